@@ -1,0 +1,159 @@
+# Shared pieces of the Docker-free local stack, sourced by start.sh, stop.sh and test.sh.
+# Each function is idempotent: calling it twice does no harm.
+
+set -euo pipefail
+
+PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN="/usr/lib/postgresql/15/bin"
+DEBIAN_PACKAGES=(
+  postgresql-15
+  postgresql-15-cron
+  postgresql-15-pgtap
+  libtap-parser-sourcehandler-pgtap-perl
+  postgresql-15-plpgsql-check
+)
+# The local superuser password, as `supabase start` uses; the cluster listens on loopback only.
+PG_PASSWORD="postgres"
+
+log() { printf '\033[2m[stack]\033[0m %s\n' "$*" >&2; }
+
+# Cluster folders live outside the checkout (a clone may sit under a folder that the postgres
+# user cannot enter) and are keyed by the checkout's path, so two checkouts never share one.
+stack_home() {
+  local key
+  key=$(printf '%s' "$PROJECT_ROOT" | sha1sum | cut -c1-12)
+  printf '/var/tmp/lora-exports-%s' "$key"
+}
+
+ensure_debian_packages() {
+  local missing=() pkg
+  for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_node_modules() {
+  if [ ! -x "$PROJECT_ROOT/node_modules/.bin/deno" ] || [ ! -x "$PROJECT_ROOT/node_modules/.bin/supabase" ]; then
+    log "installing npm packages (npm ci)"
+    (cd "$PROJECT_ROOT" && npm ci --no-audit --no-fund >/dev/null)
+  fi
+}
+
+DENO="$PROJECT_ROOT/node_modules/.bin/deno"
+SUPABASE="$PROJECT_ROOT/node_modules/.bin/supabase"
+
+# Runs a command as the postgres OS user: initdb and pg_ctl refuse to run as root.
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# cluster_init DIR PORT: creates a UTF-8 cluster with pg_cron preloaded, listening on loopback.
+cluster_init() {
+  local dir="$1" port="$2"
+  if [ -f "$dir/PG_VERSION" ]; then
+    return 0
+  fi
+  log "creating a Postgres 15 cluster in $dir (port $port)"
+  mkdir -p "$(dirname "$dir")"
+  chmod 755 "$(dirname "$dir")"
+  mkdir -p "$dir"
+  chown postgres:postgres "$dir"
+  chmod 700 "$dir"
+  local pwfile
+  pwfile=$(mktemp)
+  printf '%s\n' "$PG_PASSWORD" >"$pwfile"
+  chown postgres "$pwfile"
+  as_postgres "$PG_BIN/initdb" --pgdata="$dir" --encoding=UTF8 --locale=C.UTF-8 \
+    --username=postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  rm -f "$pwfile"
+  as_postgres tee -a "$dir/postgresql.conf" >/dev/null <<EOF
+
+# --- lora-exports local stack ---
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+cron.use_background_workers = on
+max_worker_processes = 16
+max_connections = 200
+timezone = 'UTC'
+log_timezone = 'UTC'
+fsync = on
+EOF
+}
+
+cluster_is_running() {
+  local dir="$1"
+  [ -f "$dir/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" status -D "$dir" >/dev/null 2>&1
+}
+
+cluster_start() {
+  local dir="$1"
+  if cluster_is_running "$dir"; then
+    return 0
+  fi
+  log "starting Postgres ($dir)"
+  as_postgres "$PG_BIN/pg_ctl" start -D "$dir" -l "$dir/server.log" -w -t 60 >/dev/null
+}
+
+cluster_stop() {
+  local dir="$1"
+  if cluster_is_running "$dir"; then
+    log "stopping Postgres ($dir)"
+    as_postgres "$PG_BIN/pg_ctl" stop -D "$dir" -m fast -w >/dev/null
+  fi
+}
+
+# Finds a free TCP port on loopback, starting at $1.
+free_port() {
+  local port="$1"
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    port=$((port + 1))
+  done
+  printf '%s' "$port"
+}
+
+db_url() {
+  local port="$1"
+  printf 'postgresql://postgres:%s@127.0.0.1:%s/postgres' "$PG_PASSWORD" "$port"
+}
+
+psql_url() {
+  local url="$1"
+  shift
+  PGCONNECT_TIMEOUT=10 psql "$url" -v ON_ERROR_STOP=1 -X -q "$@"
+}
+
+# The platform bootstrap mirrors Supabase's built-in objects on a vanilla Postgres. A database
+# that already has the auth schema (a real Supabase one) is left alone.
+apply_platform_bootstrap() {
+  local url="$1" has_auth
+  has_auth=$(psql_url "$url" -At -c "select count(*) from pg_namespace where nspname = 'auth'")
+  if [ "$has_auth" != "0" ]; then
+    log "auth schema present: platform bootstrap skipped"
+    return 0
+  fi
+  log "applying the platform bootstrap (vanilla Postgres only)"
+  psql_url "$url" -f "$PROJECT_ROOT/scripts/sql/platform_bootstrap.sql" >/dev/null
+}
+
+apply_migrations() {
+  local url="$1"
+  log "applying migrations"
+  (cd "$PROJECT_ROOT" && "$SUPABASE" migration up --db-url "$url?sslmode=disable" >/dev/null 2>"$PROJECT_ROOT/.migration.log") || {
+    cat "$PROJECT_ROOT/.migration.log" >&2
+    return 1
+  }
+  rm -f "$PROJECT_ROOT/.migration.log"
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# npm test: a throwaway cluster (fresh every run, on its own port, so a running `npm start` stack
+# is left alone and no test depends on leftovers), then pgTAP, then the Deno tests.
+# Ends with one line "N passed, N failed" totalling both. DATABASE_URL is ignored on purpose.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+unset DATABASE_URL
+
+ensure_debian_packages
+ensure_node_modules
+
+test_dir="$(stack_home)/test-$$"
+test_port="$(free_port $((54340 + $$ % 400)))"
+logs="$(mktemp -d)"
+cleanup() {
+  cluster_stop "$test_dir" || true
+  rm -rf "$test_dir" "$logs"
+}
+trap cleanup EXIT
+
+cluster_init "$test_dir" "$test_port"
+cluster_start "$test_dir"
+url="$(db_url "$test_port")"
+apply_platform_bootstrap "$url"
+apply_migrations "$url"
+
+passed=0
+failed=0
+
+# --- pgTAP ---------------------------------------------------------------------------------
+log "running pgTAP"
+set +e
+(cd "$PROJECT_ROOT/supabase/tests/database" && PGPASSWORD="$PG_PASSWORD" pg_prove --verbose \
+  --host 127.0.0.1 --port "$test_port" --username postgres --dbname postgres \
+  --ext .sql ./*.test.sql) >"$logs/pgtap.log" 2>&1
+pgtap_status=$?
+set -e
+grep -vE '^\s*ok [0-9]+' "$logs/pgtap.log" || true
+pgtap_passed=$(grep -cE '^\s*ok [0-9]+' "$logs/pgtap.log" || true)
+pgtap_failed=$(grep -cE '^\s*not ok [0-9]+' "$logs/pgtap.log" || true)
+# A file that dies or misses its plan fails without a "not ok" line: count it once.
+if [ "$pgtap_status" -ne 0 ] && [ "$pgtap_failed" -eq 0 ]; then pgtap_failed=1; fi
+passed=$((passed + pgtap_passed))
+failed=$((failed + pgtap_failed))
+log "pgTAP: $pgtap_passed passed, $pgtap_failed failed"
+
+# --- Deno ----------------------------------------------------------------------------------
+log "running Deno tests"
+export SUPABASE_DB_URL="$url"
+export TEST_CLUSTER_DIR="$test_dir"
+export EXPORTS_JWT_SECRET="test-jwt-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export EXPORTS_SIGNING_SECRET="v1:test-signing-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+set +e
+(cd "$PROJECT_ROOT" && NO_COLOR=1 "$DENO" test --allow-all tests/) 2>&1 | tee "$logs/deno.log"
+deno_status=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$logs/deno.log" | tail -n 1 || true)
+deno_passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
+deno_failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
+deno_passed=${deno_passed:-0}
+deno_failed=${deno_failed:-0}
+if [ "$deno_status" -ne 0 ] && [ "$deno_failed" -eq 0 ]; then deno_failed=1; fi
+passed=$((passed + deno_passed))
+failed=$((failed + deno_failed))
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

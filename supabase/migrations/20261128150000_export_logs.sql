@@ -1,0 +1,177 @@
+-- The export log: the public record of every export a user requests, its private settings, the
+-- lifecycle rules that keep its status honest, and the pg_cron jobs that expire old files.
+
+-- Internal state lives in a schema PostgREST does not expose. RLS is on for every table in it
+-- and there are no policies, and anon/authenticated hold no privilege on the schema at all.
+create schema if not exists exports_internal;
+revoke all on schema exports_internal from public, anon, authenticated;
+grant usage on schema exports_internal to service_role;
+
+-- One row of database-side settings. The defaults live here and nowhere else; the functions
+-- read them from this table rather than keeping copies.
+create table exports_internal.settings (
+  singleton boolean primary key default true check (singleton),
+  retention interval not null default interval '24 hours',
+  history_retention interval not null default interval '30 days',
+  max_active_exports integer not null default 5 check (max_active_exports >= 1),
+  max_daily_exports integer not null default 50 check (max_daily_exports >= 1),
+  max_conversations_per_export integer not null default 100000
+    check (max_conversations_per_export >= 1),
+  max_stored_bytes bigint not null default 2147483648 check (max_stored_bytes >= 0),
+  max_concurrent_downloads integer not null default 4 check (max_concurrent_downloads >= 1),
+  batch_size integer not null default 1000 check (batch_size between 1 and 100000),
+  lease_duration interval not null default interval '60 seconds',
+  max_attempts integer not null default 3 check (max_attempts >= 1),
+  public_base_url text not null default 'http://127.0.0.1:54321',
+  processing_paused boolean not null default false
+);
+insert into exports_internal.settings default values;
+alter table exports_internal.settings enable row level security;
+revoke all on exports_internal.settings from public, anon, authenticated;
+grant select on exports_internal.settings to service_role;
+
+create table public.export_logs (
+  id uuid primary key default gen_random_uuid(),
+  export_id uuid not null default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  "timestamp" timestamptz not null default now(),
+  format text not null constraint export_logs_format_check
+    check (format in ('json', 'jsonl', 'csv', 'markdown')),
+  config jsonb not null,
+  conversation_count integer not null constraint export_logs_conversation_count_check
+    check (conversation_count >= 0),
+  file_size bigint constraint export_logs_file_size_check check (file_size >= 0),
+  status text not null default 'queued' constraint export_logs_status_check
+    check (status in ('queued', 'processing', 'completed', 'failed', 'expired')),
+  file_url text,
+  expires_at timestamptz,
+  error_message text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+-- Row level security in the same migration that creates the table.
+alter table public.export_logs enable row level security;
+
+create unique index idx_export_logs_export_id on public.export_logs (export_id);
+create index idx_export_logs_user_id on public.export_logs (user_id);
+create index idx_export_logs_timestamp on public.export_logs ("timestamp" desc);
+create index idx_export_logs_status on public.export_logs (status);
+create index idx_export_logs_format on public.export_logs (format);
+create index idx_export_logs_expires_at on public.export_logs (expires_at);
+-- Listing a user's exports newest first (ties by id) must stay an index scan at a million rows.
+create index idx_export_logs_user_timestamp
+  on public.export_logs (user_id, "timestamp" desc, id desc);
+-- The active-export limit counts a user's queued and processing rows on every request.
+create index idx_export_logs_user_active
+  on public.export_logs (user_id) where status in ('queued', 'processing');
+
+-- Policies: one per operation, to authenticated only, auth.uid() evaluated once per statement.
+create policy export_logs_select_own on public.export_logs
+  for select to authenticated
+  using ((select auth.uid()) = user_id);
+
+create policy export_logs_delete_own on public.export_logs
+  for delete to authenticated
+  using ((select auth.uid()) = user_id);
+
+-- Supabase's default grants give anon and authenticated every privilege on new tables in public,
+-- and public is exposed over PostgREST. A user who could INSERT here would create jobs that skip
+-- validation, limits and membership; one who could UPDATE would forge a status or a result; and
+-- TRUNCATE is not subject to RLS at all. So users may only read and delete their own rows; the
+-- service (owner role) creates exports and moves them along their lifecycle.
+revoke all on public.export_logs from public, anon, authenticated;
+grant select, delete on public.export_logs to authenticated;
+grant all on public.export_logs to service_role;
+
+-- updated_at is maintained by the database so no writer can forget it.
+create function exports_internal.set_updated_at() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.updated_at := now();
+  return new;
+end
+$$;
+
+create trigger export_logs_set_updated_at
+  before update on public.export_logs
+  for each row execute function exports_internal.set_updated_at();
+
+-- The lifecycle: queued -> processing -> completed | failed; processing -> queued (a released or
+-- recovered job); failed -> queued (retry); completed -> expired. Anything else is a bug in a
+-- writer, so it is refused loudly rather than silently recorded.
+create function exports_internal.enforce_export_lifecycle() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.status is distinct from old.status and (old.status, new.status) not in (
+    ('queued', 'processing'),
+    ('processing', 'completed'),
+    ('processing', 'failed'),
+    ('processing', 'queued'),
+    ('failed', 'queued'),
+    ('completed', 'expired')
+  ) then
+    raise exception 'illegal export status transition from "%" to "%"', old.status, new.status
+      using errcode = 'EX409',
+            hint = 'Allowed: queued->processing, processing->completed|failed|queued, failed->queued, completed->expired';
+  end if;
+  return new;
+end
+$$;
+
+create trigger export_logs_enforce_lifecycle
+  before update of status on public.export_logs
+  for each row execute function exports_internal.enforce_export_lifecycle();
+
+-- Expiry, run by pg_cron. Idempotent: a second call finds nothing due, so a missed run is simply
+-- caught up by the next one.
+create function public.mark_expired_exports() returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  expired_count integer;
+begin
+  update public.export_logs
+     set status = 'expired',
+         file_url = null
+   where status = 'completed'
+     and expires_at <= now();
+  get diagnostics expired_count = row_count;
+  return expired_count;
+end
+$$;
+
+revoke execute on function public.mark_expired_exports() from public, anon, authenticated;
+grant execute on function public.mark_expired_exports() to service_role;
+
+-- pg_cron's own history grows by a row per run; keep a week of it.
+create function exports_internal.purge_cron_history() returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  purged integer;
+begin
+  delete from cron.job_run_details where end_time < now() - interval '7 days';
+  get diagnostics purged = row_count;
+  return purged;
+end
+$$;
+
+revoke execute on function exports_internal.purge_cron_history() from public, anon, authenticated;
+
+-- Nothing in the internal schema is for users, whatever a later grant on public might add.
+revoke execute on all functions in schema exports_internal from public, anon, authenticated;
+
+create extension if not exists pg_cron with schema pg_catalog;
+
+-- Scheduling by name replaces an existing job of that name, so re-running never duplicates.
+select cron.schedule('expire-exports', '*/5 * * * *', 'select public.mark_expired_exports()');
+select cron.schedule('purge-cron-history', '17 3 * * *', 'select exports_internal.purge_cron_history()');
