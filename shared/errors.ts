@@ -1,0 +1,91 @@
+/**
+ * The project's errors. Each carries the HTTP status and the API error `code` it maps to, so the
+ * edge function maps them without a table of its own. No message ever carries SQL, connection
+ * strings or stack traces.
+ */
+
+/** One offending field, by its path from the root of the body or query (`config.filters.search`). */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** Base of every error a client may see: an HTTP status, a stable code and a sentence. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown; details?: unknown; retryAfterSeconds?: number },
+  ) {
+    super(message, { cause: options?.cause });
+    this.name = new.target.name;
+    this.details = options?.details;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+  readonly details?: unknown;
+  readonly retryAfterSeconds?: number;
+}
+
+/** A request body or query failed validation; `details` lists every offending field. */
+export class ValidationError extends ApiError {
+  constructor(readonly issues: FieldIssue[], message = "The request is invalid") {
+    super(400, "invalid_request", message, { details: issues });
+  }
+}
+
+/** The export does not exist or is not the caller's (the same answer: existence never leaks). */
+export class ExportNotFoundError extends ApiError {
+  constructor(message = "No such export") {
+    super(404, "not_found", message);
+  }
+}
+
+/** The database refused the operation for this role (RLS or a missing privilege, SQLSTATE 42501). */
+export class ExportPermissionError extends ApiError {
+  constructor(message = "This operation is not permitted for the caller", cause?: unknown) {
+    super(403, "forbidden", message, { cause });
+  }
+}
+
+/** No conversation of the caller matches the requested scope; nothing was stored. */
+export class NoConversationsError extends ApiError {
+  constructor() {
+    super(422, "no_conversations", "No conversations match the requested export");
+  }
+}
+
+/** The scope matches more conversations than one export may hold; nothing was stored. */
+export class TooManyConversationsError extends ApiError {
+  constructor(count: number, maximum: number) {
+    super(
+      422,
+      "too_many_conversations",
+      `The export would hold ${count} conversations, more than the maximum of ${maximum}`,
+    );
+  }
+}
+
+/** A per-user limit (active exports, daily exports, stored bytes) is reached. */
+export class TooManyExportsError extends ApiError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, "too_many_exports", message, { retryAfterSeconds });
+  }
+}
+
+/** The export is in a state that does not allow the operation (409). */
+export class ExportStateError extends ApiError {
+  constructor(code: "not_ready" | "export_failed" | "conflict", message: string) {
+    super(409, code, message);
+  }
+}
+
+/** The database is unreachable; the client should retry shortly. */
+export class ServiceUnavailableError extends ApiError {
+  constructor(cause?: unknown) {
+    super(503, "unavailable", "The service is temporarily unavailable; try again shortly", {
+      cause,
+      retryAfterSeconds: 5,
+    });
+  }
+}
