@@ -89,3 +89,35 @@ export class ServiceUnavailableError extends ApiError {
     });
   }
 }
+
+/** The same Idempotency-Key was sent earlier with a different request. */
+export class IdempotencyKeyReusedError extends ApiError {
+  constructor() {
+    super(
+      422,
+      "idempotency_key_reused",
+      "This Idempotency-Key was already used with a different request",
+    );
+  }
+}
+
+/** The request carries no valid credentials (401). */
+export class AuthenticationError extends ApiError {
+  constructor(message = "A valid bearer token is required", cause?: unknown) {
+    super(401, "unauthorized", message, { cause });
+  }
+}
+
+/** The request body is larger than the endpoint accepts (413). */
+export class PayloadTooLargeError extends ApiError {
+  constructor(limitBytes: number) {
+    super(413, "payload_too_large", `The request body is larger than ${limitBytes} bytes`);
+  }
+}
+
+/** The path exists but not for this method (405). */
+export class MethodNotAllowedError extends ApiError {
+  constructor(readonly allowed: string[]) {
+    super(405, "method_not_allowed", `This path accepts only ${allowed.join(", ")}`);
+  }
+}

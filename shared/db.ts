@@ -1,0 +1,152 @@
+/**
+ * Database access on postgres.js. Every user-facing operation runs in one transaction as the
+ * `authenticated` role with the verified JWT claims in `request.jwt.claims` — what PostgREST
+ * does — so row level security decides what a user sees and may write. Worker and cron-side
+ * operations run as the owner through SQL functions that users cannot execute.
+ */
+import postgres from "postgres";
+import { ExportPermissionError, ServiceUnavailableError } from "./errors.ts";
+
+/** A postgres.js client or transaction. */
+export type Sql = postgres.Sql<Record<string, unknown>>;
+/** A postgres.js transaction handle. */
+export type Tx = postgres.TransactionSql<Record<string, unknown>>;
+
+/** SQLSTATE codes the project acts on, by name. */
+export const SQLSTATE = {
+  INSUFFICIENT_PRIVILEGE: "42501",
+  UNIQUE_VIOLATION: "23505",
+  FOREIGN_KEY_VIOLATION: "23503",
+  CHECK_VIOLATION: "23514",
+  /** Raised by exports_internal.enforce_export_lifecycle(). */
+  ILLEGAL_TRANSITION: "EX409",
+  QUERY_CANCELED: "57014",
+  ADMIN_SHUTDOWN: "57P01",
+  CRASH_SHUTDOWN: "57P02",
+  CANNOT_CONNECT_NOW: "57P03",
+  SERIALIZATION_FAILURE: "40001",
+  DEADLOCK_DETECTED: "40P01",
+} as const;
+
+/** Claims of a verified JWT, as they are put into request.jwt.claims. */
+export interface UserClaims {
+  sub: string;
+  role: string;
+  aud?: string | string[];
+  [claim: string]: unknown;
+}
+
+/**
+ * Postgres prints timestamptz as `2026-11-28 14:03:07.1234+00`. The API promises ISO 8601 UTC
+ * with microseconds, and JS Date keeps only milliseconds, so the text is converted exactly.
+ */
+export function timestamptzToIso(text: string): string {
+  const match =
+    /^(\d{4,}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?([+-]\d{2}(?::?\d{2}){0,2})$/
+      .exec(text);
+  if (!match) return text;
+  const [, date, time, fraction = "", offset] = match;
+  const micros = fraction.padEnd(6, "0");
+  if (/^[+-]00(?::?00){0,2}$/.test(offset)) return `${date}T${time}.${micros}Z`;
+  const [hours, minutes = "00", seconds = "00"] = offset.slice(1).split(":").length > 1
+    ? offset.slice(1).split(":")
+    : [offset.slice(1, 3), offset.slice(3, 5) || "00", offset.slice(5, 7) || "00"];
+  const sign = offset.startsWith("-") ? -1 : 1;
+  const shiftMs = sign * ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
+  const utc = new Date(Date.parse(`${date}T${time}Z`) - shiftMs).toISOString().slice(0, 19);
+  return `${utc}.${micros}Z`;
+}
+
+/** Options for createSql; explicit options win over the defaults. */
+export interface SqlOptions {
+  /** Pool size (default 10). */
+  max?: number;
+  /** Application name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+/** Creates a client. `prepare: false` because Supabase's transaction pooler needs it. */
+export function createSql(databaseUrl: string, options: SqlOptions = {}): Sql {
+  return postgres(databaseUrl, {
+    prepare: false,
+    max: options.max ?? 10,
+    idle_timeout: 30,
+    connect_timeout: 5,
+    max_lifetime: 60 * 30,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? "lora-exports", TimeZone: "UTC" },
+    types: {
+      timestamptz: {
+        to: 1184,
+        from: [1184],
+        serialize: (value: unknown) => value instanceof Date ? value.toISOString() : String(value),
+        parse: timestamptzToIso,
+      },
+      bigint: {
+        to: 20,
+        from: [20],
+        serialize: (value: unknown) => String(value),
+        parse: (value: string) => Number(value),
+      },
+    },
+  }) as unknown as Sql;
+}
+
+/** Runs `work` in one transaction as `authenticated` with the given claims: RLS applies. */
+export function withUser<T>(
+  sql: Sql,
+  claims: UserClaims,
+  work: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  return runTransaction(sql, async (tx) => {
+    await tx`select set_config('role', 'authenticated', true),
+                    set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+    return await work(tx);
+  });
+}
+
+/** Runs `work` in one transaction as the connecting (owner) role. */
+export function withService<T>(sql: Sql, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return runTransaction(sql, work);
+}
+
+async function runTransaction<T>(sql: Sql, work: (tx: Tx) => Promise<T>): Promise<T> {
+  try {
+    return await sql.begin((tx) => work(tx as Tx)) as T;
+  } catch (error) {
+    throw translateDatabaseError(error);
+  }
+}
+
+const CONNECTION_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  SQLSTATE.ADMIN_SHUTDOWN,
+  SQLSTATE.CRASH_SHUTDOWN,
+  SQLSTATE.CANNOT_CONNECT_NOW,
+]);
+
+/** True when the error means the database could not be reached or went away mid-request. */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code ?? "";
+  return CONNECTION_ERROR_CODES.has(code) || code.startsWith("08") ||
+    error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.ConnectionReset;
+}
+
+/**
+ * Maps driver and server errors to the project's errors. Errors that are already the project's
+ * pass through; unknown ones are returned unchanged (they become a 500 with nothing internal).
+ */
+export function translateDatabaseError(error: unknown): unknown {
+  if (isConnectionError(error)) return new ServiceUnavailableError(error);
+  const code = (error as { code?: string } | null)?.code;
+  if (code === SQLSTATE.INSUFFICIENT_PRIVILEGE) return new ExportPermissionError(undefined, error);
+  return error;
+}

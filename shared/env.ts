@@ -1,0 +1,99 @@
+/**
+ * Settings the functions need from the environment, read once and validated up front: a missing
+ * or malformed variable fails fast with its name, instead of surfacing later as a confusing
+ * error (no `Deno.env.get(X) ?? ''`). Database-side settings live in exports_internal.settings.
+ */
+
+/** One download-signing key; `version` goes into every token so rotated keys keep verifying. */
+export interface SigningKey {
+  version: string;
+  secret: string;
+}
+
+/** The functions' settings, from the environment. */
+export interface FunctionsEnv {
+  /** Postgres connection string (SUPABASE_DB_URL, else DATABASE_URL). */
+  databaseUrl: string;
+  /** Public base URL for Location and file_url (SUPABASE_URL). */
+  publicBaseUrl: string;
+  /** HS256 secret (EXPORTS_JWT_SECRET); optional where only asymmetric keys are used. */
+  jwtSecret?: string;
+  /** JWKS JSON (SUPABASE_JWKS) for ES256/RS256 tokens. */
+  jwksJson?: string;
+  /** URL to fetch a JWKS from (EXPORTS_JWKS_URL), cached. */
+  jwksUrl?: string;
+  /** Download-signing keys, newest first; the first one signs (EXPORTS_SIGNING_SECRET). */
+  signingKeys: SigningKey[];
+  /** Allowed CORS origins (EXPORTS_CORS_ORIGINS, comma-separated; default `*`). */
+  corsOrigins: string[];
+}
+
+/** Thrown when a required variable is missing or malformed; names the variable. */
+export class ConfigurationError extends Error {}
+
+function readOptional(name: string): string | undefined {
+  const value = Deno.env.get(name)?.trim();
+  return value ? value : undefined;
+}
+
+/**
+ * Parses EXPORTS_SIGNING_SECRET: `v2:secret2,v1:secret1` (newest first). A bare secret is
+ * version `v1`. Older versions keep verifying links they signed until those links expire.
+ */
+export function parseSigningKeys(raw: string): SigningKey[] {
+  const keys = raw.split(",").map((entry) => entry.trim()).filter(Boolean).map((entry) => {
+    const separator = entry.indexOf(":");
+    if (separator <= 0) return { version: "v1", secret: entry };
+    return { version: entry.slice(0, separator), secret: entry.slice(separator + 1) };
+  });
+  for (const key of keys) {
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(key.version)) {
+      throw new ConfigurationError(
+        `EXPORTS_SIGNING_SECRET has an invalid key version "${key.version}"`,
+      );
+    }
+    if (key.secret.length < 32) {
+      throw new ConfigurationError(
+        `EXPORTS_SIGNING_SECRET key "${key.version}" is shorter than 32 characters`,
+      );
+    }
+  }
+  if (keys.length === 0) throw new ConfigurationError("EXPORTS_SIGNING_SECRET is empty");
+  return keys;
+}
+
+/** Reads the environment; explicit overrides win over variables (used by tests). */
+export function loadFunctionsEnv(overrides: Partial<FunctionsEnv> = {}): FunctionsEnv {
+  const databaseUrl = overrides.databaseUrl ?? readOptional("SUPABASE_DB_URL") ??
+    readOptional("DATABASE_URL");
+  if (!databaseUrl) {
+    throw new ConfigurationError("SUPABASE_DB_URL is not set (nor DATABASE_URL)");
+  }
+  const publicBaseUrl = overrides.publicBaseUrl ?? readOptional("SUPABASE_URL");
+  if (!publicBaseUrl) throw new ConfigurationError("SUPABASE_URL is not set");
+  const jwtSecret = overrides.jwtSecret ?? readOptional("EXPORTS_JWT_SECRET");
+  const jwksJson = overrides.jwksJson ?? readOptional("SUPABASE_JWKS");
+  const jwksUrl = overrides.jwksUrl ?? readOptional("EXPORTS_JWKS_URL");
+  if (!jwtSecret && !jwksJson && !jwksUrl) {
+    throw new ConfigurationError(
+      "EXPORTS_JWT_SECRET is not set (nor SUPABASE_JWKS or EXPORTS_JWKS_URL): no way to verify tokens",
+    );
+  }
+  let signingKeys = overrides.signingKeys;
+  if (!signingKeys) {
+    const raw = readOptional("EXPORTS_SIGNING_SECRET");
+    if (!raw) throw new ConfigurationError("EXPORTS_SIGNING_SECRET is not set");
+    signingKeys = parseSigningKeys(raw);
+  }
+  const corsOrigins = overrides.corsOrigins ??
+    (readOptional("EXPORTS_CORS_ORIGINS") ?? "*").split(",").map((o) => o.trim()).filter(Boolean);
+  return {
+    databaseUrl,
+    publicBaseUrl: publicBaseUrl.replace(/\/+$/, ""),
+    jwtSecret,
+    jwksJson,
+    jwksUrl,
+    signingKeys,
+    corsOrigins,
+  };
+}

@@ -1,0 +1,479 @@
+/**
+ * ExportService: every operation on exports, over Postgres. A service made `forUser` runs each
+ * call in one transaction as `authenticated` with the caller's verified claims, so RLS decides
+ * what the caller may see; the owner role is used only for the internal state users can never
+ * reach (membership, jobs, limits, idempotency keys). A service made `forService` is the worker's
+ * and the cron side's.
+ */
+import { z } from "zod";
+import { type Sql, SQLSTATE, type Tx, type UserClaims, withService, withUser } from "./db.ts";
+import {
+  ExportNotFoundError,
+  ExportPermissionError,
+  ExportStateError,
+  IdempotencyKeyReusedError,
+  NoConversationsError,
+  TooManyConversationsError,
+  TooManyExportsError,
+  ValidationError,
+} from "./errors.ts";
+import { membershipCondition } from "./membership_query.ts";
+import type { ExportConfig, ExportFormat } from "./export_config.ts";
+
+/** Export statuses, in lifecycle order. */
+export const EXPORT_STATUSES = ["queued", "processing", "completed", "failed", "expired"] as const;
+/** One export status. */
+export type ExportStatus = typeof EXPORT_STATUSES[number];
+
+/** The public ExportLog: the 14 columns of export_logs plus the `progress` and `skipped` extras. */
+export interface ExportLog {
+  id: string;
+  export_id: string;
+  user_id: string;
+  timestamp: string;
+  format: ExportFormat;
+  config: Record<string, unknown>;
+  conversation_count: number;
+  file_size: number | null;
+  status: ExportStatus;
+  file_url: string | null;
+  expires_at: string | null;
+  error_message: string | null;
+  created_at: string;
+  updated_at: string;
+  progress: { processed: number; total: number };
+  skipped: number;
+}
+
+/** What a caller asks for: a format and a normalized config (see export_config.ts). */
+export interface CreateExportInput {
+  format: ExportFormat;
+  config: ExportConfig;
+}
+
+/** Options of requestExport. */
+export interface RequestExportOptions {
+  /** Idempotency-Key header value, already validated. */
+  idempotencyKey?: string;
+  /** Canonical form of the request, compared on a repeat of the key. */
+  fingerprint?: string;
+}
+
+/** The export that a request created, or the earlier one an idempotent repeat returns. */
+export interface RequestedExport {
+  log: ExportLog;
+  replayed: boolean;
+}
+
+/** Filters of listExportLogs; dates bound `timestamp` (from inclusive, to exclusive). */
+export interface ListFilters {
+  format?: ExportFormat;
+  status?: ExportStatus;
+  dateFrom?: string;
+  dateTo?: string;
+}
+
+/** Pagination of listExportLogs. */
+export interface Pagination {
+  page?: number;
+  limit?: number;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for a syntactically valid UUID (any version). */
+export function isUuid(value: string): boolean {
+  return UUID_PATTERN.test(value);
+}
+
+const updateSchema = z.strictObject({
+  status: z.enum(EXPORT_STATUSES).optional(),
+  file_size: z.number().int().nonnegative().nullable().optional(),
+  file_url: z.string().max(2048).nullable().optional(),
+  expires_at: z.string().refine((v) => !Number.isNaN(Date.parse(v)), "Expected an ISO timestamp")
+    .nullable().optional(),
+  error_message: z.string().max(2000).nullable().optional(),
+});
+
+/** Lifecycle fields the service side may update. */
+export type ExportLogUpdate = z.infer<typeof updateSchema>;
+
+// Columns in the contract's order; timestamps come back as exact ISO strings (see db.ts).
+const LOG_COLUMNS = `l.id, l.export_id, l.user_id, l."timestamp", l.format, l.config,
+  l.conversation_count, l.file_size, l.status, l.file_url, l.expires_at, l.error_message,
+  l.created_at, l.updated_at`;
+
+interface LogRow extends Omit<ExportLog, "progress" | "skipped"> {
+  processed?: number | null;
+  skipped?: number | null;
+}
+
+function toExportLog(row: LogRow): ExportLog {
+  const { processed, skipped, ...columns } = row;
+  const total = columns.conversation_count;
+  const done = columns.status === "completed" || columns.status === "expired"
+    ? total
+    : Math.min(processed ?? 0, total);
+  return { ...columns, progress: { processed: done, total }, skipped: skipped ?? 0 };
+}
+
+/** Reads the internal progress of the given (already authorized) export rows, as the owner. */
+async function attachProgress(tx: Tx, rows: LogRow[]): Promise<ExportLog[]> {
+  if (rows.length === 0) return [];
+  await tx`reset role`;
+  const jobs = await tx<{ export_log_id: string; processed: number; skipped: number }[]>`
+    select export_log_id, processed, skipped from exports_internal.export_jobs
+     where export_log_id = any(${rows.map((r) => r.id)}::uuid[])`;
+  const byId = new Map(jobs.map((job) => [job.export_log_id, job]));
+  return rows.map((row) => toExportLog({ ...row, ...pickProgress(byId.get(row.id)) }));
+}
+
+function pickProgress(job?: { processed: number; skipped: number }) {
+  return job ? { processed: job.processed, skipped: job.skipped } : {};
+}
+
+/** The database-side settings, from exports_internal.settings. */
+export interface DatabaseSettings {
+  max_active_exports: number;
+  max_daily_exports: number;
+  max_conversations_per_export: number;
+  max_stored_bytes: number;
+  public_base_url: string;
+  retention_seconds: number;
+}
+
+async function readSettings(tx: Tx): Promise<DatabaseSettings> {
+  const [settings] = await tx<DatabaseSettings[]>`
+    select max_active_exports, max_daily_exports, max_conversations_per_export, max_stored_bytes,
+           public_base_url, extract(epoch from retention)::int as retention_seconds
+      from exports_internal.settings`;
+  return settings;
+}
+
+/** Every operation on exports, for one caller (a user) or for the service side. */
+export class ExportService {
+  private constructor(private readonly sql: Sql, private readonly claims?: UserClaims) {}
+
+  /** A service acting as the user with these verified claims: RLS applies to every call. */
+  static forUser(sql: Sql, claims: UserClaims): ExportService {
+    return new ExportService(sql, claims);
+  }
+
+  /** The worker's and cron side's service, acting as the owner. */
+  static forService(sql: Sql): ExportService {
+    return new ExportService(sql);
+  }
+
+  private get userId(): string {
+    if (!this.claims) throw new ExportPermissionError("This operation needs a user");
+    return this.claims.sub;
+  }
+
+  private run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.claims ? withUser(this.sql, this.claims, work) : withService(this.sql, work);
+  }
+
+  /** Creates an export as the caller (see requestExport) and returns it. */
+  async createExportLog(input: CreateExportInput): Promise<ExportLog> {
+    return (await this.requestExport(input)).log;
+  }
+
+  /**
+   * Creates a queued export in one transaction: an idempotent repeat returns the earlier export;
+   * the per-user limits are checked under a per-user lock (so concurrent requests cannot exceed
+   * them); the membership is resolved as the user (RLS decides what they may export) and stored,
+   * with the row, by the owner.
+   */
+  requestExport(
+    input: CreateExportInput,
+    options: RequestExportOptions = {},
+  ): Promise<RequestedExport> {
+    const userId = this.userId;
+    const fingerprint = options.fingerprint ?? JSON.stringify([input.format, input.config]);
+    return this.run(async (tx) => {
+      // One creation at a time per user: limits and idempotency keys are checked and written
+      // atomically with respect to that user's other requests.
+      await tx`select pg_advisory_xact_lock(hashtextextended('exports:create:' || ${userId}, 0))`;
+      await tx`reset role`;
+
+      if (options.idempotencyKey !== undefined) {
+        const [earlier] = await tx<{ request_fingerprint: string; export_log_id: string }[]>`
+          select request_fingerprint, export_log_id from exports_internal.idempotency_keys
+           where user_id = ${userId} and idempotency_key = ${options.idempotencyKey}
+             and created_at > now() - interval '24 hours'`;
+        if (earlier) {
+          if (earlier.request_fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
+          const [row] = await tx<LogRow[]>`
+            select ${tx.unsafe(LOG_COLUMNS)} from public.export_logs l
+             where l.id = ${earlier.export_log_id}`;
+          const [log] = await attachProgress(tx, [row]);
+          return { log, replayed: true };
+        }
+      }
+
+      const settings = await readSettings(tx);
+      await enforceUserLimits(tx, userId, settings);
+
+      // Resolve the membership as the user, so RLS on conversations decides what is exportable.
+      await tx`select set_config('role', 'authenticated', true)`;
+      await tx`
+        create temporary table new_export_members on commit drop as
+        select (row_number() over (order by c.created_at, c.id))::integer as position,
+               c.id as conversation_id
+          from public.conversations c
+         where c.user_id = (select auth.uid()) and ${membershipCondition(tx, input.config)}`;
+      const [{ count }] = await tx<{ count: number }[]>`
+        select count(*)::integer as count from new_export_members`;
+      if (count === 0) throw new NoConversationsError();
+      if (count > settings.max_conversations_per_export) {
+        throw new TooManyConversationsError(count, settings.max_conversations_per_export);
+      }
+
+      // Users hold no INSERT privilege on export_logs: the owner writes the row and its state.
+      await tx`reset role`;
+      const configJson = { ...input.config, format: input.format };
+      const [row] = await tx<LogRow[]>`
+        insert into public.export_logs as l (user_id, format, config, conversation_count)
+        values (${userId}, ${input.format}, ${tx.json(configJson as never)}, ${count})
+        returning ${tx.unsafe(LOG_COLUMNS)}`;
+      await tx`
+        insert into exports_internal.export_members (export_log_id, position, conversation_id)
+        select ${row.id}, position, conversation_id from new_export_members`;
+      await tx`insert into exports_internal.export_jobs (export_log_id) values (${row.id})`;
+      await tx`insert into exports_internal.export_requests (user_id) values (${userId})`;
+      if (options.idempotencyKey !== undefined) {
+        await tx`
+          insert into exports_internal.idempotency_keys
+                 (user_id, idempotency_key, request_fingerprint, export_log_id)
+          values (${userId}, ${options.idempotencyKey}, ${fingerprint}, ${row.id})
+          on conflict (user_id, idempotency_key) do update
+             set request_fingerprint = excluded.request_fingerprint,
+                 export_log_id = excluded.export_log_id,
+                 created_at = now()`;
+      }
+      await tx`select pg_notify('exports_queued', ${row.export_id})`;
+      return { log: toExportLog(row), replayed: false };
+    });
+  }
+
+  /** One export by its public id: null when missing or (for a user) not theirs. */
+  getExportLog(exportId: string): Promise<ExportLog | null> {
+    if (!isUuid(exportId)) return Promise.resolve(null);
+    return this.run(async (tx) => {
+      const rows = await tx<LogRow[]>`
+        select ${tx.unsafe(LOG_COLUMNS)} from public.export_logs l where l.export_id = ${exportId}`;
+      const [log] = await attachProgress(tx, rows);
+      return log ?? null;
+    });
+  }
+
+  /**
+   * A page of the user's exports, newest first (then by id), with the total that match. In
+   * lists, config.conversationIds is replaced by conversationIdsCount to keep a page small.
+   */
+  async listExportLogs(
+    userId: string,
+    filters: ListFilters = {},
+    pagination: Pagination = {},
+  ): Promise<{ logs: ExportLog[]; total: number }> {
+    const page = pagination.page ?? 1;
+    const limit = pagination.limit ?? 25;
+    if (!Number.isInteger(page) || page < 1) {
+      throw new ValidationError([{ path: "page", message: "Expected an integer of at least 1" }]);
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw new ValidationError([{ path: "limit", message: "Expected an integer from 1 to 100" }]);
+    }
+    return await this.run(async (tx) => {
+      const where = tx`
+        l.user_id = ${userId}
+        ${filters.format ? tx`and l.format = ${filters.format}` : tx``}
+        ${filters.status ? tx`and l.status = ${filters.status}` : tx``}
+        ${filters.dateFrom ? tx`and l."timestamp" >= ${filters.dateFrom}::timestamptz` : tx``}
+        ${filters.dateTo ? tx`and l."timestamp" < ${filters.dateTo}::timestamptz` : tx``}`;
+      const [{ total }] = await tx<{ total: number }[]>`
+        select count(*)::integer as total from public.export_logs l where ${where}`;
+      const rows = await tx<LogRow[]>`
+        select ${tx.unsafe(LOG_COLUMNS.replace("l.config,", ""))},
+               case when l.config ? 'conversationIds'
+                    then (l.config - 'conversationIds') || jsonb_build_object(
+                           'conversationIdsCount', jsonb_array_length(l.config -> 'conversationIds'))
+                    else l.config end as config
+          from public.export_logs l
+         where ${where}
+         order by l."timestamp" desc, l.id desc
+         limit ${limit} offset ${(page - 1) * limit}`;
+      const logs = await attachProgress(tx, rows);
+      return { logs: logs.map(reorderFields), total };
+    });
+  }
+
+  /**
+   * The service side's lifecycle update. Illegal transitions raise (409 conflict); a missing
+   * export raises ExportNotFoundError; called for a user, the database refuses it
+   * (ExportPermissionError): users hold no UPDATE privilege on export_logs.
+   */
+  async updateExportLog(exportId: string, updates: ExportLogUpdate): Promise<ExportLog> {
+    const parsed = updateSchema.safeParse(updates);
+    if (!parsed.success) {
+      throw new ValidationError(parsed.error.issues.map((issue) => ({
+        path: issue.path.join(".") || String((issue as { keys?: string[] }).keys ?? ""),
+        message: issue.message,
+      })));
+    }
+    const changes = Object.fromEntries(
+      Object.entries(parsed.data).filter(([, value]) => value !== undefined),
+    );
+    if (Object.keys(changes).length === 0) {
+      throw new ValidationError([{ path: "", message: "Expected at least one field to update" }]);
+    }
+    if (!isUuid(exportId)) throw new ExportNotFoundError();
+    return await this.run(async (tx) => {
+      let rows: LogRow[];
+      try {
+        rows = await tx<LogRow[]>`
+          update public.export_logs l set ${tx(changes)} where l.export_id = ${exportId}
+          returning ${tx.unsafe(LOG_COLUMNS)}`;
+      } catch (error) {
+        if ((error as { code?: string }).code === SQLSTATE.ILLEGAL_TRANSITION) {
+          throw new ExportStateError("conflict", (error as Error).message);
+        }
+        throw error;
+      }
+      if (rows.length === 0) throw new ExportNotFoundError();
+      const [log] = await attachProgress(tx, rows);
+      return log;
+    });
+  }
+
+  /**
+   * Deletes an export: its row, membership, job and file go together (by cascade). A running
+   * export's worker notices the row is gone and stops. Missing or not the caller's: not found.
+   */
+  deleteExportLog(exportId: string): Promise<void> {
+    if (!isUuid(exportId)) return Promise.reject(new ExportNotFoundError());
+    return this.run(async (tx) => {
+      const rows =
+        await tx`delete from public.export_logs where export_id = ${exportId} returning id`;
+      if (rows.length === 0) throw new ExportNotFoundError();
+    });
+  }
+
+  /**
+   * Queues a failed export again (same export_id; attempts and error_message reset). Any other
+   * status is a conflict. It counts toward the active limit.
+   */
+  retryExportLog(exportId: string): Promise<ExportLog> {
+    const userId = this.userId;
+    if (!isUuid(exportId)) return Promise.reject(new ExportNotFoundError());
+    return this.run(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtextextended('exports:create:' || ${userId}, 0))`;
+      const [visible] = await tx<{ id: string; status: ExportStatus }[]>`
+        select l.id, l.status from public.export_logs l where l.export_id = ${exportId} for update`;
+      if (!visible) throw new ExportNotFoundError();
+      if (visible.status !== "failed") {
+        throw new ExportStateError(
+          "conflict",
+          `Only a failed export can be retried; this one is ${visible.status}`,
+        );
+      }
+      await tx`reset role`;
+      const settings = await readSettings(tx);
+      await enforceUserLimits(tx, userId, settings, { countRequest: false });
+      await tx`
+        update exports_internal.export_jobs
+           set attempts = 0, processed = 0, skipped = 0, lease_token = null,
+               lease_expires_at = null, last_error = null
+         where export_log_id = ${visible.id}`;
+      const [row] = await tx<LogRow[]>`
+        update public.export_logs l
+           set status = 'queued', error_message = null, file_size = null, file_url = null,
+               expires_at = null
+         where l.id = ${visible.id}
+        returning ${tx.unsafe(LOG_COLUMNS)}`;
+      await tx`select pg_notify('exports_queued', ${row.export_id})`;
+      return toExportLog(row);
+    });
+  }
+
+  /** Moves due completed exports to expired (see public.mark_expired_exports()). */
+  markExpiredExports(): Promise<number> {
+    return this.run(async (tx) => {
+      const [{ count }] = await tx<{ count: number }[]>`
+        select public.mark_expired_exports() as count`;
+      return count;
+    });
+  }
+}
+
+/** Keeps the contract's field order in list responses (config was selected last there). */
+function reorderFields(log: ExportLog): ExportLog {
+  const { config, ...rest } = log;
+  return {
+    id: rest.id,
+    export_id: rest.export_id,
+    user_id: rest.user_id,
+    timestamp: rest.timestamp,
+    format: rest.format,
+    config,
+    conversation_count: rest.conversation_count,
+    file_size: rest.file_size,
+    status: rest.status,
+    file_url: rest.file_url,
+    expires_at: rest.expires_at,
+    error_message: rest.error_message,
+    created_at: rest.created_at,
+    updated_at: rest.updated_at,
+    progress: rest.progress,
+    skipped: rest.skipped,
+  };
+}
+
+/**
+ * The per-user limits, checked by the owner under the per-user lock: active exports, requests in
+ * the last 24 h, and bytes of stored files. Each refusal says when to try again.
+ */
+async function enforceUserLimits(
+  tx: Tx,
+  userId: string,
+  settings: DatabaseSettings,
+  options: { countRequest?: boolean } = {},
+): Promise<void> {
+  const [usage] = await tx<{
+    active: number;
+    daily: number;
+    daily_retry_after: number | null;
+    stored_bytes: number;
+    bytes_retry_after: number | null;
+  }[]>`
+    select
+      (select count(*)::integer from public.export_logs
+        where user_id = ${userId} and status in ('queued', 'processing')) as active,
+      (select count(*)::integer from exports_internal.export_requests
+        where user_id = ${userId} and requested_at > now() - interval '24 hours') as daily,
+      (select ceil(extract(epoch from min(requested_at) + interval '24 hours' - now()))::integer
+         from exports_internal.export_requests
+        where user_id = ${userId} and requested_at > now() - interval '24 hours') as daily_retry_after,
+      (select coalesce(sum(file_size), 0)::bigint from public.export_logs
+        where user_id = ${userId} and status = 'completed') as stored_bytes,
+      (select ceil(extract(epoch from min(expires_at) - now()))::integer from public.export_logs
+        where user_id = ${userId} and status = 'completed') as bytes_retry_after`;
+  if (usage.active >= settings.max_active_exports) {
+    throw new TooManyExportsError(
+      `You already have ${usage.active} exports queued or processing (the limit is ${settings.max_active_exports})`,
+      10,
+    );
+  }
+  if (options.countRequest !== false && usage.daily >= settings.max_daily_exports) {
+    throw new TooManyExportsError(
+      `You have requested ${usage.daily} exports in the last 24 hours (the limit is ${settings.max_daily_exports})`,
+      Math.max(1, usage.daily_retry_after ?? 60),
+    );
+  }
+  if (usage.stored_bytes >= settings.max_stored_bytes) {
+    throw new TooManyExportsError(
+      `Your stored export files take ${usage.stored_bytes} bytes (the limit is ${settings.max_stored_bytes}); delete some or wait for them to expire`,
+      Math.max(1, usage.bytes_retry_after ?? 60),
+    );
+  }
+}

@@ -1,0 +1,137 @@
+/** The GET /exports query: which of the caller's exports to list, and which page of them. */
+
+import { type FieldIssue, ValidationError } from "./errors.ts";
+import {
+  type ExportFormat,
+  ExportFormatSchema,
+  MAX_REPORTED_ISSUES,
+  parseTimestamp,
+  quote,
+} from "./export_config.ts";
+
+/** The statuses an export goes through, as `export_logs.status` allows. */
+export const EXPORT_STATUSES = ["queued", "processing", "completed", "failed", "expired"] as const;
+
+/** The status of an export. */
+export type ExportStatus = typeof EXPORT_STATUSES[number];
+
+/** Largest `page` accepted; far beyond any real listing, it keeps the SQL offset small. */
+export const MAX_PAGE = 1_000_000;
+/** Largest `limit` accepted. */
+export const MAX_LIMIT = 100;
+/** `limit` when the query gives none. */
+export const DEFAULT_LIMIT = 25;
+
+/** A validated GET /exports query; optional fields are present only when given. */
+export interface ListQuery {
+  format?: ExportFormat;
+  status?: ExportStatus;
+  /** Inclusive lower bound of `timestamp`, UTC ISO 8601 with microseconds. */
+  from?: string;
+  /** Exclusive upper bound of `timestamp`, UTC ISO 8601 with microseconds. */
+  to?: string;
+  page: number;
+  limit: number;
+}
+
+const PARAMETERS = ["format", "status", "from", "to", "page", "limit"] as const;
+type Parameter = typeof PARAMETERS[number];
+
+/**
+ * Validates a GET /exports query and throws a ValidationError (paths are parameter names) for an
+ * unknown, repeated, empty or malformed parameter. `from` must be strictly earlier than `to`
+ * (`from` is inclusive and `to` exclusive, so `from` ≥ `to` could match nothing and is a 400).
+ * Timestamps come back in UTC with six fractional digits, exactly the instant given.
+ */
+export function parseListQuery(params: URLSearchParams): ListQuery {
+  const issues: FieldIssue[] = [];
+  const values = new Map<Parameter, string>();
+  const counts = new Map<string, number>();
+  for (const [name] of params) counts.set(name, (counts.get(name) ?? 0) + 1);
+  for (const [name, count] of counts) {
+    if (!isParameter(name)) {
+      issues.push({ path: name, message: `Unknown parameter ${quote(name)}` });
+    } else if (count > 1) {
+      issues.push({ path: name, message: `Given ${count} times; give it at most once` });
+    } else {
+      values.set(name, params.get(name) ?? "");
+    }
+  }
+
+  const query: ListQuery = { page: 1, limit: DEFAULT_LIMIT };
+  const format = values.get("format");
+  if (format !== undefined) {
+    const parsed = ExportFormatSchema.safeParse(format);
+    if (parsed.success) query.format = parsed.data;
+    else issues.push({ path: "format", message: oneOf(ExportFormatSchema.options, format) });
+  }
+  const status = values.get("status");
+  if (status !== undefined) {
+    if (isExportStatus(status)) query.status = status;
+    else issues.push({ path: "status", message: oneOf(EXPORT_STATUSES, status) });
+  }
+  for (const bound of ["from", "to"] as const) {
+    const text = values.get(bound);
+    if (text === undefined) continue;
+    const parsed = parseTimestamp(text);
+    if (parsed.ok) query[bound] = parsed.value;
+    else issues.push({ path: bound, message: parsed.message });
+  }
+  if (query.from !== undefined && query.to !== undefined && query.from >= query.to) {
+    const [fromText, toText] = [quote(values.get("from")), quote(values.get("to"))];
+    issues.push(
+      { path: "from", message: `Must be earlier than to ${toText}, got ${fromText}` },
+      { path: "to", message: `Must be later than from ${fromText}, got ${toText}` },
+    );
+  }
+  const page = values.get("page");
+  if (page !== undefined) {
+    const parsed = parseInteger(page, 1, MAX_PAGE);
+    if (typeof parsed === "number") query.page = parsed;
+    else issues.push({ path: "page", message: parsed.message });
+  }
+  const limit = values.get("limit");
+  if (limit !== undefined) {
+    const parsed = parseInteger(limit, 1, MAX_LIMIT);
+    if (typeof parsed === "number") query.limit = parsed;
+    else issues.push({ path: "limit", message: parsed.message });
+  }
+
+  if (issues.length > 0) throw new ValidationError(capIssues(issues));
+  return query;
+}
+
+function isParameter(name: string): name is Parameter {
+  return (PARAMETERS as readonly string[]).includes(name);
+}
+
+function isExportStatus(value: string): value is ExportStatus {
+  return (EXPORT_STATUSES as readonly string[]).includes(value);
+}
+
+function oneOf(options: readonly string[], value: string): string {
+  return `Expected one of ${options.map((option) => quote(option)).join(", ")}, got ${
+    quote(value)
+  }`;
+}
+
+/** A decimal integer in [min, max] written with ASCII digits only (no sign, point or exponent). */
+function parseInteger(text: string, min: number, max: number): number | { message: string } {
+  if (!/^[0-9]+$/.test(text)) return { message: `Expected a whole number, got ${quote(text)}` };
+  const digits = text.replace(/^0+(?=.)/, "");
+  const value = digits.length > String(max).length ? Infinity : Number(digits);
+  if (value < min || value > max) {
+    return { message: `Must be between ${min} and ${max}, got ${quote(text)}` };
+  }
+  return value;
+}
+
+/** At most MAX_REPORTED_ISSUES issues, those about known parameters first (a flood of unknown names must not hide them). */
+function capIssues(issues: FieldIssue[]): FieldIssue[] {
+  if (issues.length <= MAX_REPORTED_ISSUES) return issues;
+  const known = issues.filter((issue) => isParameter(issue.path));
+  const unknown = issues.filter((issue) => !isParameter(issue.path));
+  const kept = [...known, ...unknown.slice(0, MAX_REPORTED_ISSUES - 1 - known.length)];
+  const message = `Another ${issues.length - kept.length} invalid parameters are not listed`;
+  return [...kept, { path: "", message }];
+}
