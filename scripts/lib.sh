@@ -157,3 +157,36 @@ apply_migrations() {
   }
   rm -f "$PROJECT_ROOT/.migration.log"
 }
+
+random_hex() {
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
+
+FUNCTIONS_SERVER_PID=""
+
+# start_functions_server PORT LOGFILE: serves functions/ on PORT with this environment; waits
+# until it answers.
+start_functions_server() {
+  local port="$1" logfile="$2"
+  log "starting the functions server on http://127.0.0.1:$port/functions/v1/"
+  "$DENO" run --allow-all "$PROJECT_ROOT/scripts/functions_server.ts" --port "$port" >"$logfile" 2>&1 &
+  FUNCTIONS_SERVER_PID=$!
+  local tries=0
+  until grep -q '"message":"ready"' "$logfile" 2>/dev/null; do
+    tries=$((tries + 1))
+    if [ $tries -gt 600 ] || ! kill -0 "$FUNCTIONS_SERVER_PID" 2>/dev/null; then
+      cat "$logfile" >&2
+      log "the functions server did not start"
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+stop_functions_server() {
+  if [ -n "$FUNCTIONS_SERVER_PID" ] && kill -0 "$FUNCTIONS_SERVER_PID" 2>/dev/null; then
+    kill "$FUNCTIONS_SERVER_PID" 2>/dev/null || true
+    wait "$FUNCTIONS_SERVER_PID" 2>/dev/null || true
+  fi
+  FUNCTIONS_SERVER_PID=""
+}

@@ -12,6 +12,7 @@ test_dir="$(stack_home)/test-$$"
 test_port="$(free_port $((54340 + $$ % 400)))"
 logs="$(mktemp -d)"
 cleanup() {
+  stop_functions_server
   cluster_stop "$test_dir" || true
   rm -rf "$test_dir" "$logs"
 }
@@ -44,11 +45,20 @@ failed=$((failed + pgtap_failed))
 log "pgTAP: $pgtap_passed passed, $pgtap_failed failed"
 
 # --- Deno ----------------------------------------------------------------------------------
-log "running Deno tests"
+# The end-to-end tests go through the real functions server over HTTP, with test secrets.
+functions_port="$(free_port $((55340 + $$ % 400)))"
 export SUPABASE_DB_URL="$url"
+export SUPABASE_URL="http://127.0.0.1:$functions_port"
 export TEST_CLUSTER_DIR="$test_dir"
-export EXPORTS_JWT_SECRET="test-jwt-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export EXPORTS_SIGNING_SECRET="v1:test-signing-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export EXPORTS_JWT_SECRET="test-jwt-secret-$(random_hex)"
+export EXPORTS_SIGNING_SECRET="v1:test-signing-secret-$(random_hex)"
+export SUPABASE_JWKS
+SUPABASE_JWKS="$("$DENO" run --allow-write --allow-read "$PROJECT_ROOT/tests/support/make_test_jwks.ts" "$logs/test-jwks-private.json")"
+export TEST_JWKS_PRIVATE_PATH="$logs/test-jwks-private.json"
+psql_url "$url" -c "update exports_internal.settings set public_base_url = '$SUPABASE_URL'" >/dev/null
+start_functions_server "$functions_port" "$logs/functions.log"
+
+log "running Deno tests"
 set +e
 (cd "$PROJECT_ROOT" && NO_COLOR=1 "$DENO" test --allow-all tests/) 2>&1 | tee "$logs/deno.log"
 deno_status=${PIPESTATUS[0]}

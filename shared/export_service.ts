@@ -368,16 +368,20 @@ export class ExportService {
     if (!isUuid(exportId)) return Promise.reject(new ExportNotFoundError());
     return this.run(async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtextextended('exports:create:' || ${userId}, 0))`;
-      const [visible] = await tx<{ id: string; status: ExportStatus }[]>`
-        select l.id, l.status from public.export_logs l where l.export_id = ${exportId} for update`;
+      // Visibility is decided as the user (RLS); the row lock is taken as the owner, since
+      // FOR UPDATE needs an UPDATE privilege that users do not hold.
+      const [visible] = await tx<{ id: string }[]>`
+        select l.id from public.export_logs l where l.export_id = ${exportId}`;
       if (!visible) throw new ExportNotFoundError();
-      if (visible.status !== "failed") {
+      await tx`reset role`;
+      const [{ status }] = await tx<{ status: ExportStatus }[]>`
+        select status from public.export_logs where id = ${visible.id} for update`;
+      if (status !== "failed") {
         throw new ExportStateError(
           "conflict",
-          `Only a failed export can be retried; this one is ${visible.status}`,
+          `Only a failed export can be retried; this one is ${status}`,
         );
       }
-      await tx`reset role`;
       const settings = await readSettings(tx);
       await enforceUserLimits(tx, userId, settings, { countRequest: false });
       await tx`

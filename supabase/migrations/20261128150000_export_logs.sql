@@ -119,6 +119,10 @@ begin
       using errcode = 'EX409',
             hint = 'Allowed: queued->processing, processing->completed|failed|queued, failed->queued, completed->expired';
   end if;
+  -- An expired export's link must stop pointing anywhere, whoever expired it.
+  if new.status = 'expired' then
+    new.file_url := null;
+  end if;
   return new;
 end
 $$;
@@ -167,8 +171,9 @@ $$;
 
 revoke execute on function exports_internal.purge_cron_history() from public, anon, authenticated;
 
--- Nothing in the internal schema is for users, whatever a later grant on public might add.
+-- Nothing in the internal schema is for users: not the functions above, nor any added later.
 revoke execute on all functions in schema exports_internal from public, anon, authenticated;
+alter default privileges in schema exports_internal revoke execute on functions from public;
 
 create extension if not exists pg_cron with schema pg_catalog;
 

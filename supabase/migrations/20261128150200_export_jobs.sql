@@ -52,4 +52,8 @@ alter table exports_internal.export_requests enable row level security;
 alter table exports_internal.idempotency_keys enable row level security;
 
 revoke all on all tables in schema exports_internal from public, anon, authenticated;
-grant select, insert, update, delete on all tables in schema exports_internal to service_role;
+-- service_role (the worker's role where it is used) may work the queue but not change settings.
+grant select, insert, update, delete
+  on exports_internal.export_members, exports_internal.export_jobs,
+     exports_internal.export_requests, exports_internal.idempotency_keys
+  to service_role;

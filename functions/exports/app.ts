@@ -1,0 +1,221 @@
+/**
+ * The `exports` edge function: routing, authentication, validation and the mapping of errors to
+ * responses, over the shared ExportService. Paths start with `/exports`, as on the edge runtime.
+ * Checks run in the contract's order: OPTIONS, unknown path 404, wrong method 405, auth 401/403,
+ * malformed id 400, body too large 413, invalid body or query 400, then the service's answers.
+ */
+import { type Context, Hono } from "hono";
+import { cors } from "hono/cors";
+import { createTokenVerifier, type TokenVerifier } from "../../shared/auth.ts";
+import { createSql, isConnectionError, type Sql, type UserClaims } from "../../shared/db.ts";
+import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/env.ts";
+import {
+  ApiError,
+  ExportNotFoundError,
+  MethodNotAllowedError,
+  ServiceUnavailableError,
+  ValidationError,
+} from "../../shared/errors.ts";
+import { canonicalConfigKey, parseExportRequest } from "../../shared/export_config.ts";
+import { type ExportLog, ExportService, isUuid } from "../../shared/export_service.ts";
+import { errorBody, errorHeaders, logLine, readJsonBody } from "../../shared/http.ts";
+import { parseListQuery } from "../../shared/list_query.ts";
+import { createUserDirectory } from "../../shared/user_directory.ts";
+
+/** What the app needs; tests pass their own, index.ts builds them from the environment. */
+export interface ExportsAppOptions {
+  env: FunctionsEnv;
+  sql: Sql;
+  verifier?: TokenVerifier;
+}
+
+type Variables = { requestId: string; claims: UserClaims };
+type AppContext = Context<{ Variables: Variables }>;
+
+const ALLOWED_HEADERS = [
+  "authorization",
+  "x-client-info",
+  "apikey",
+  "content-type",
+  "idempotency-key",
+  "prefer",
+  "range",
+  "if-range",
+];
+const EXPOSED_HEADERS = [
+  "content-disposition",
+  "content-range",
+  "content-length",
+  "location",
+  "etag",
+  "retry-after",
+  "preference-applied",
+  "x-request-id",
+];
+
+// The paths of the API and the methods each accepts; anything else on a known path is a 405.
+const ROUTES: Record<string, string[]> = {
+  "/": ["GET", "POST"],
+  "/:exportId": ["GET", "DELETE"],
+  "/:exportId/retry": ["POST"],
+};
+
+/** Builds the app from the environment (index.ts). */
+export function createExportsAppFromEnv(): Hono<{ Variables: Variables }> {
+  const env = loadFunctionsEnv();
+  return createExportsApp({ env, sql: createSql(env.databaseUrl, { applicationName: "exports-api" }) });
+}
+
+/** Builds the Hono app with base path `/exports`. */
+export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: Variables }> {
+  const { env, sql } = options;
+  const users = createUserDirectory(sql);
+  const verifier = options.verifier ?? createTokenVerifier(env, users.exists);
+  const app = new Hono<{ Variables: Variables }>().basePath("/exports");
+
+  app.use("*", async (c, next) => {
+    const requestId = crypto.randomUUID();
+    const started = performance.now();
+    c.set("requestId", requestId);
+    await next();
+    c.header("X-Request-Id", requestId);
+    logLine({
+      level: c.res.status >= 500 ? "error" : "info",
+      request_id: requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      duration_ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+
+  app.use(
+    "*",
+    cors({
+      origin: env.corsOrigins.includes("*") ? "*" : env.corsOrigins,
+      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+      allowHeaders: ALLOWED_HEADERS,
+      exposeHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    }),
+  );
+
+  /** Authenticates the caller; every handler below starts with it (after routing and 405). */
+  async function authenticate(c: AppContext): Promise<ExportService> {
+    const claims = await verifier.verify(c.req.header("authorization"));
+    c.set("claims", claims);
+    return ExportService.forUser(sql, claims);
+  }
+
+  function exportIdParam(c: AppContext): string {
+    const exportId = c.req.param("exportId") ?? "";
+    if (!isUuid(exportId)) {
+      throw new ValidationError([{ path: "export_id", message: `Expected a UUID, got "${exportId.slice(0, 64)}"` }]);
+    }
+    return exportId.toLowerCase();
+  }
+
+  function locationOf(exportId: string): string {
+    return `${env.publicBaseUrl}/functions/v1/exports/${exportId}`;
+  }
+
+  function present(log: ExportLog): ExportLog {
+    return log;
+  }
+
+  app.post("/", async (c) => {
+    const service = await authenticate(c);
+    const body = await readJsonBody(c.req.raw);
+    const idempotencyKey = c.req.header("idempotency-key");
+    if (idempotencyKey !== undefined && !/^[\x20-\x7e]{1,255}$/.test(idempotencyKey)) {
+      throw new ValidationError([{
+        path: "Idempotency-Key",
+        message: "Expected 1 to 255 printable ASCII characters",
+      }]);
+    }
+    rejectQuery(c);
+    const request = parseExportRequest(body);
+    const { log, replayed } = await service.requestExport(request, {
+      idempotencyKey,
+      fingerprint: canonicalConfigKey(request.format, request.config),
+    });
+    c.header("Location", locationOf(log.export_id));
+    return c.json(present(log), replayed ? 200 : 202);
+  });
+
+  app.get("/", async (c) => {
+    const service = await authenticate(c);
+    const query = parseListQuery(new URL(c.req.url).searchParams);
+    const claims = c.get("claims");
+    const { logs, total } = await service.listExportLogs(
+      claims.sub,
+      { format: query.format, status: query.status, dateFrom: query.from, dateTo: query.to },
+      { page: query.page, limit: query.limit },
+    );
+    return c.json({ logs: logs.map(present), total, page: query.page, limit: query.limit });
+  });
+
+  app.get("/:exportId", async (c) => {
+    const service = await authenticate(c);
+    const exportId = exportIdParam(c);
+    rejectQuery(c);
+    const log = await service.getExportLog(exportId);
+    if (!log) throw new ExportNotFoundError();
+    return c.json(present(log));
+  });
+
+  app.delete("/:exportId", async (c) => {
+    const service = await authenticate(c);
+    const exportId = exportIdParam(c);
+    rejectQuery(c);
+    await service.deleteExportLog(exportId);
+    return c.body(null, 204);
+  });
+
+  app.post("/:exportId/retry", async (c) => {
+    const service = await authenticate(c);
+    const exportId = exportIdParam(c);
+    rejectQuery(c);
+    const log = await service.retryExportLog(exportId);
+    c.header("Location", locationOf(log.export_id));
+    return c.json(present(log), 202);
+  });
+
+  for (const [path, methods] of Object.entries(ROUTES)) {
+    app.all(path, () => {
+      throw new MethodNotAllowedError([...methods, "OPTIONS"]);
+    });
+  }
+
+  app.notFound((c) => c.json(errorBody(new ExportNotFoundError("No such path")), 404));
+
+  app.onError((error, c) => {
+    const apiError = toApiError(error, c.get("requestId"));
+    for (const [name, value] of Object.entries(errorHeaders(apiError))) c.header(name, value);
+    return c.json(errorBody(apiError), apiError.status as 400);
+  });
+
+  return app;
+}
+
+/** Endpoints without query parameters refuse any, like unknown body fields. */
+function rejectQuery(c: AppContext): void {
+  const names = [...new URL(c.req.url).searchParams.keys()];
+  if (names.length > 0) {
+    throw new ValidationError(names.map((name) => ({ path: name, message: `Unknown parameter "${name}"` })));
+  }
+}
+
+/** Anything that is not already an ApiError becomes a 503 (database down) or a bare 500. */
+function toApiError(error: unknown, requestId: string | undefined): ApiError {
+  if (error instanceof ApiError) return error;
+  if (isConnectionError(error)) return new ServiceUnavailableError(error);
+  logLine({
+    level: "error",
+    request_id: requestId,
+    message: "unexpected error",
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+  return new ApiError(500, "internal", "Something went wrong on our side; the request id is in X-Request-Id");
+}
