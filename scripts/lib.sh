@@ -190,3 +190,43 @@ stop_functions_server() {
   fi
   FUNCTIONS_SERVER_PID=""
 }
+
+# start_daemon NAME LOGFILE COMMAND…: runs a background service with a PID file in the stack
+# home, unless it is already running. Used by npm start; npm run stop ends them by PID.
+start_daemon() {
+  local name="$1" logfile="$2"
+  shift 2
+  local pidfile
+  pidfile="$(stack_home)/$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "$name already running (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  nohup "$@" >"$logfile" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  log "$name started (pid $!, log $logfile)"
+}
+
+stop_daemon() {
+  local name="$1" pidfile
+  pidfile="$(stack_home)/$name.pid"
+  if [ -f "$pidfile" ]; then
+    local pid
+    pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      log "$name stopped"
+    fi
+    rm -f "$pidfile"
+  fi
+}
+
+wait_for_http() {
+  local url="$1" tries=0
+  until curl -s -o /dev/null "$url"; do
+    tries=$((tries + 1))
+    [ $tries -gt 300 ] && return 1
+    sleep 0.2
+  done
+}

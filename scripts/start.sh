@@ -1,24 +1,45 @@
 #!/usr/bin/env bash
-# npm start: brings the local stack up (installing what is missing) and prints how to connect.
+# npm start: brings the whole local stack up on a fresh machine (installing what is missing):
+# Postgres with pg_cron and all migrations, the functions server on :54321, the worker loop,
+# and demo data. Writes .env.local and prints how to call the API. Safe to run again.
 # With DATABASE_URL set (a Postgres that already has the Supabase objects, e.g. the one
 # `supabase start` runs), that database is used instead of the local cluster.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEV_PORT=54322
+FUNCTIONS_PORT=54321
 ensure_debian_packages
 ensure_node_modules
 
+home="$(stack_home)"
+mkdir -p "$home"
 if [ -n "${DATABASE_URL:-}" ]; then
   url="${DATABASE_URL%%\?*}"
   log "using DATABASE_URL instead of the local cluster"
 else
-  dir="$(stack_home)/dev"
-  cluster_init "$dir" "$DEV_PORT"
-  cluster_start "$dir"
+  cluster_init "$home/dev" "$DEV_PORT"
+  cluster_start "$home/dev"
   url="$(db_url "$DEV_PORT")"
 fi
 
 apply_platform_bootstrap "$url"
 apply_migrations "$url"
 "$DENO" run --allow-read --allow-write --allow-env "$PROJECT_ROOT/scripts/write_env_local.ts" \
-  --db-url "$url" --functions-url "http://127.0.0.1:54321"
+  --db-url "$url" --functions-url "http://127.0.0.1:$FUNCTIONS_PORT" >/dev/null
+
+set -a
+# shellcheck disable=SC1091
+source "$PROJECT_ROOT/.env.local"
+set +a
+psql_url "$url" -c "update exports_internal.settings set public_base_url = '$SUPABASE_URL'" >/dev/null
+
+start_daemon functions-server "$home/functions-server.log" \
+  "$DENO" run --allow-all "$PROJECT_ROOT/scripts/functions_server.ts" --port "$FUNCTIONS_PORT"
+start_daemon worker "$home/worker.log" "$DENO" run --allow-all "$PROJECT_ROOT/scripts/worker.ts"
+wait_for_http "http://127.0.0.1:$FUNCTIONS_PORT/functions/v1/exports" || {
+  cat "$home/functions-server.log" >&2
+  log "the functions server did not come up"
+  exit 1
+}
+
+"$DENO" run --allow-all "$PROJECT_ROOT/scripts/seed_demo.ts"

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
-# npm run stop: stops the local stack that npm start brought up.
+# npm run stop: stops what npm start brought up (by the PIDs it recorded).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+stop_daemon worker
+stop_daemon functions-server
 cluster_stop "$(stack_home)/dev"

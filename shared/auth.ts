@@ -31,7 +31,16 @@ export interface VerificationKeys {
 
 /** Verifies tokens for one set of keys; `userExists` decides the last check. */
 export interface TokenVerifier {
+  /** A signed-in user's token (role authenticated), else 401/403. */
   verify(authorization: string | undefined): Promise<UserClaims>;
+  /** The service role's token (role service_role), else 401, or 403 for any other valid token. */
+  verifyServiceRole(authorization: string | undefined): Promise<void>;
+}
+
+function bearerToken(authorization: string | undefined): string {
+  const match = /^Bearer ([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\.[A-Za-z0-9_=-]*)$/.exec(authorization?.trim() ?? "");
+  if (!match) throw new AuthenticationError();
+  return match[1];
 }
 
 /** Builds a verifier; `userExists` is asked whether `sub` names an existing user. */
@@ -82,12 +91,14 @@ export function createTokenVerifier(
   }
 
   return {
+    async verifyServiceRole(authorization) {
+      const payload = await verifySignatureAndTime(bearerToken(authorization));
+      if (payload.role !== "service_role") {
+        throw new ExportPermissionError("This endpoint needs the service role");
+      }
+    },
     async verify(authorization) {
-      const match = /^Bearer ([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\.[A-Za-z0-9_=-]*)$/.exec(
-        authorization?.trim() ?? "",
-      );
-      if (!match) throw new AuthenticationError();
-      const payload = await verifySignatureAndTime(match[1]);
+      const payload = await verifySignatureAndTime(bearerToken(authorization));
       if (payload.role !== "authenticated") {
         throw new ExportPermissionError("This endpoint needs a signed-in user's token");
       }

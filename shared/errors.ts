@@ -121,3 +121,26 @@ export class MethodNotAllowedError extends ApiError {
     super(405, "method_not_allowed", `This path accepts only ${allowed.join(", ")}`);
   }
 }
+
+/** The export's file is gone: expired, whatever a link says (410). */
+export class ExportExpiredError extends ApiError {
+  constructor() {
+    super(410, "expired", "This export has expired; request a new one");
+  }
+}
+
+/** The requested byte range lies outside the file (416). */
+export class RangeNotSatisfiableError extends ApiError {
+  constructor(readonly fileSize: number) {
+    super(416, "range_not_satisfiable", `The requested range is outside the file of ${fileSize} bytes`);
+  }
+}
+
+/** Too many downloads of this user are in flight (429). */
+export class TooManyDownloadsError extends ApiError {
+  constructor(limit: number) {
+    super(429, "too_many_downloads", `At most ${limit} downloads may run at once; wait for one to finish`, {
+      retryAfterSeconds: 5,
+    });
+  }
+}

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { api, exportsUrl, supabaseAs } from "./support/api.ts";
-import { countExportRows, createConversation, createUser, dbTest, testSql, withSettings } from "./support/database.ts";
+import { countExportRows, createConversation, createUser, pausedTest as dbTest, testSql, withSettings } from "./support/database.ts";
 import { es256Token, unsignedToken, userToken } from "./support/tokens.ts";
 
 const sql = testSql();
@@ -239,16 +239,11 @@ dbTest("Idempotency-Key: a repeat after the export was deleted creates a new one
 
 dbTest("the sixth active export is 429 too_many_exports with Retry-After", async () => {
   const { userId, token } = await userWithConversations();
-  const restore = await withSettings({ processing_paused: true });
-  try {
-    for (let i = 0; i < 5; i++) await createExport(token);
-    const sixth = await api("", { token, body: { format: "jsonl" } });
-    assertError(sixth, 429, "too_many_exports");
-    assert.ok(Number(sixth.headers.get("retry-after")) > 0);
-    assert.equal(await countExportRows(userId), 5);
-  } finally {
-    await restore();
-  }
+  for (let i = 0; i < 5; i++) await createExport(token);
+  const sixth = await api("", { token, body: { format: "jsonl" } });
+  assertError(sixth, 429, "too_many_exports");
+  assert.ok(Number(sixth.headers.get("retry-after")) > 0);
+  assert.equal(await countExportRows(userId), 5);
 });
 
 dbTest("no matching conversation is 422 no_conversations and writes nothing", async () => {

@@ -18,7 +18,7 @@ import {
   countExportRows,
   createConversation,
   createUser,
-  dbTest,
+  pausedTest as dbTest,
   testSql,
   withSettings,
 } from "./support/database.ts";

@@ -11,14 +11,31 @@ import { createSql, isConnectionError, type Sql, type UserClaims } from "../../s
 import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/env.ts";
 import {
   ApiError,
+  AuthenticationError,
+  ExportExpiredError,
   ExportNotFoundError,
   MethodNotAllowedError,
+  RangeNotSatisfiableError,
   ServiceUnavailableError,
   ValidationError,
 } from "../../shared/errors.ts";
 import { canonicalConfigKey, parseExportRequest } from "../../shared/export_config.ts";
 import { type ExportLog, ExportService, isUuid } from "../../shared/export_service.ts";
+import {
+  acquireDownloadSlot,
+  assertDownloadable,
+  CONTENT_TYPES,
+  FILE_EXTENSIONS,
+  findFileForLink,
+  findFileForUser,
+  parseRange,
+  type StoredFile,
+  streamFile,
+} from "../../shared/download.ts";
+import { signedFileUrl, verifyDownloadToken } from "../../shared/download_token.ts";
+import { processExports } from "../../shared/export_worker.ts";
 import { errorBody, errorHeaders, logLine, readJsonBody } from "../../shared/http.ts";
+import { parseWaitPreference, waitWhileRunning } from "../../shared/prefer_wait.ts";
 import { parseListQuery } from "../../shared/list_query.ts";
 import { createUserDirectory } from "../../shared/user_directory.ts";
 
@@ -27,6 +44,8 @@ export interface ExportsAppOptions {
   env: FunctionsEnv;
   sql: Sql;
   verifier?: TokenVerifier;
+  /** Start generation in the background right after a POST (default true). */
+  processInBackground?: boolean;
 }
 
 type Variables = { requestId: string; claims: UserClaims };
@@ -57,6 +76,7 @@ const EXPOSED_HEADERS = [
 const ROUTES: Record<string, string[]> = {
   "/": ["GET", "POST"],
   "/:exportId": ["GET", "DELETE"],
+  "/:exportId/download": ["GET"],
   "/:exportId/retry": ["POST"],
 };
 
@@ -119,8 +139,27 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     return `${env.publicBaseUrl}/functions/v1/exports/${exportId}`;
   }
 
-  function present(log: ExportLog): ExportLog {
-    return log;
+  /** Adds a fresh signed token to file_url: the stored column never holds one. */
+  async function present(log: ExportLog): Promise<ExportLog> {
+    if (log.status !== "completed" || !log.file_url || !log.expires_at) return log;
+    return { ...log, file_url: await signedFileUrl(log.file_url, log.export_id, log.expires_at, env.signingKeys[0]) };
+  }
+
+  const background = backgroundProcessor(sql, options.processInBackground ?? true);
+
+  /** Answers with the export as it is now, after waiting if the client asked (Prefer: wait=N). */
+  async function respondWithExport(
+    c: AppContext,
+    service: ExportService,
+    log: ExportLog,
+    status: 200 | 202,
+  ): Promise<Response> {
+    const wait = parseWaitPreference(c.req.header("prefer"));
+    if (wait !== null) {
+      c.header("Preference-Applied", `wait=${wait}`);
+      log = await waitWhileRunning(log, wait, (id) => service.getExportLog(id), c.req.raw.signal);
+    }
+    return c.json(await present(log), status);
   }
 
   app.post("/", async (c) => {
@@ -140,7 +179,8 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
       fingerprint: canonicalConfigKey(request.format, request.config),
     });
     c.header("Location", locationOf(log.export_id));
-    return c.json(present(log), replayed ? 200 : 202);
+    if (!replayed) background.kick(log.id);
+    return await respondWithExport(c, service, log, replayed ? 200 : 202);
   });
 
   app.get("/", async (c) => {
@@ -152,7 +192,7 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
       { format: query.format, status: query.status, dateFrom: query.from, dateTo: query.to },
       { page: query.page, limit: query.limit },
     );
-    return c.json({ logs: logs.map(present), total, page: query.page, limit: query.limit });
+    return c.json({ logs: await Promise.all(logs.map(present)), total, page: query.page, limit: query.limit });
   });
 
   app.get("/:exportId", async (c) => {
@@ -161,7 +201,50 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     rejectQuery(c);
     const log = await service.getExportLog(exportId);
     if (!log) throw new ExportNotFoundError();
-    return c.json(present(log));
+    return await respondWithExport(c, service, log, 200);
+  });
+
+  app.get("/:exportId/download", async (c) => {
+    const params = new URL(c.req.url).searchParams;
+    const token = params.get("token");
+    let file: StoredFile | null;
+    if (token !== null) {
+      // A signed link: the token authorizes, no JWT. Its signature is checked first.
+      const exportId = (c.req.param("exportId") ?? "").toLowerCase();
+      const verified = isUuid(exportId) ? await verifyDownloadToken(exportId, token, env.signingKeys) : null;
+      if (!verified) throw new AuthenticationError("The download link is not valid");
+      rejectQuery(c, ["token"]);
+      file = await findFileForLink(sql, exportId);
+      if (!file) throw new ExportNotFoundError();
+      if (verified.expiresUnix * 1000 <= Date.now()) throw new ExportExpiredError();
+    } else {
+      await authenticate(c);
+      const exportId = exportIdParam(c);
+      rejectQuery(c);
+      file = await findFileForUser(sql, c.get("claims"), exportId);
+      if (!file) throw new ExportNotFoundError();
+    }
+    assertDownloadable(file);
+    const ifRange = c.req.header("if-range");
+    const range = ifRange !== undefined && ifRange !== file.etag
+      ? null
+      : parseRange(c.req.header("range") ?? null, file.fileSize);
+    const slot = await acquireDownloadSlot(sql, file);
+    const whole = { start: 0, end: file.fileSize - 1 };
+    const served = range ?? whole;
+    const headers: Record<string, string> = {
+      "Content-Type": CONTENT_TYPES[file.format],
+      "Content-Disposition": `attachment; filename="export-${file.exportId}.${FILE_EXTENSIONS[file.format]}"`,
+      "Content-Length": String(served.end - served.start + 1),
+      "ETag": file.etag,
+      "Accept-Ranges": "bytes",
+      "Cache-Control": "private, no-store",
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "no-referrer",
+    };
+    if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${file.fileSize}`;
+    if (file.fileSize === 0) return c.body(null, 200, headers);
+    return c.body(streamFile(sql, file, served, slot), range ? 206 : 200, headers);
   });
 
   app.delete("/:exportId", async (c) => {
@@ -178,7 +261,8 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     rejectQuery(c);
     const log = await service.retryExportLog(exportId);
     c.header("Location", locationOf(log.export_id));
-    return c.json(present(log), 202);
+    background.kick(log.id);
+    return c.json(await present(log), 202);
   });
 
   for (const [path, methods] of Object.entries(ROUTES)) {
@@ -192,15 +276,53 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
   app.onError((error, c) => {
     const apiError = toApiError(error, c.get("requestId"));
     for (const [name, value] of Object.entries(errorHeaders(apiError))) c.header(name, value);
+    if (apiError instanceof RangeNotSatisfiableError) c.header("Content-Range", `bytes */${apiError.fileSize}`);
     return c.json(errorBody(apiError), apiError.status as 400);
   });
 
   return app;
 }
 
-/** Endpoints without query parameters refuse any, like unknown body fields. */
-function rejectQuery(c: AppContext): void {
-  const names = [...new URL(c.req.url).searchParams.keys()];
+/**
+ * Generation right after a request, in the background (EdgeRuntime.waitUntil where the runtime
+ * has it), so small exports finish within a second. One loop per instance; a kick during a run
+ * makes it look again before it stops.
+ */
+function backgroundProcessor(sql: Sql, enabled: boolean): { kick(exportLogId?: string): void } {
+  let running = false;
+  let kickedWhileRunning = false;
+  async function run(firstExportLogId?: string): Promise<void> {
+    running = true;
+    try {
+      do {
+        kickedWhileRunning = false;
+        await processExports(sql, { workerId: "exports-api", budgetMs: 25_000, firstExportLogId });
+        firstExportLogId = undefined;
+      } while (kickedWhileRunning);
+    } catch (error) {
+      logLine({ level: "error", message: "background processing failed", error: String(error) });
+    } finally {
+      running = false;
+    }
+  }
+  return {
+    kick(exportLogId) {
+      if (!enabled) return;
+      if (running) {
+        kickedWhileRunning = true;
+        return;
+      }
+      const task = run(exportLogId);
+      const edgeRuntime = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } })
+        .EdgeRuntime;
+      edgeRuntime?.waitUntil?.(task);
+    },
+  };
+}
+
+/** Endpoints refuse query parameters they do not know, like unknown body fields. */
+function rejectQuery(c: AppContext, allowed: string[] = []): void {
+  const names = [...new URL(c.req.url).searchParams.keys()].filter((name) => !allowed.includes(name));
   if (names.length > 0) {
     throw new ValidationError(names.map((name) => ({ path: name, message: `Unknown parameter "${name}"` })));
   }

@@ -17,9 +17,14 @@ create table exports_internal.export_jobs (
   attempts integer not null default 0 check (attempts >= 0),
   lease_token uuid,
   lease_expires_at timestamptz,
+  worker text,
   -- checkpoint: members up to this position are in the stored chunks
   processed integer not null default 0 check (processed >= 0),
+  -- conversations written so far (members deleted before generation are left out)
+  rendered integer not null default 0 check (rendered >= 0),
   skipped integer not null default 0 check (skipped >= 0),
+  chunks_written integer not null default 0 check (chunks_written >= 0),
+  content_hash text,
   last_error text
 );
 -- Claiming scans queued exports oldest first; expired leases are found through this index too.

@@ -19,6 +19,21 @@ export function dbTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 }
 
+/**
+ * A dbTest with processing paused: exports stay queued, so tests of the request side see the
+ * states they set up, whatever the background drivers (API, pg_cron) would otherwise do.
+ */
+export function pausedTest(name: string, fn: () => Promise<void>): void {
+  dbTest(name, async () => {
+    const restore = await withSettings({ processing_paused: true });
+    try {
+      await fn();
+    } finally {
+      await restore();
+    }
+  });
+}
+
 /** Creates an auth user and returns its id. */
 export async function createUser(sql: Sql = testSql()): Promise<string> {
   const id = crypto.randomUUID();

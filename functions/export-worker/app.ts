@@ -1,0 +1,68 @@
+/**
+ * The `export-worker` edge function: drives queued exports to completion when invoked (by
+ * pg_net from pg_cron, or any scheduler) with the service role's token. It works until no export
+ * is left or its time budget is spent, then hands back what it holds, and reports what it did.
+ */
+import { Hono } from "hono";
+import { createTokenVerifier, type TokenVerifier } from "../../shared/auth.ts";
+import { createSql, isConnectionError, type Sql } from "../../shared/db.ts";
+import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/env.ts";
+import { ApiError, MethodNotAllowedError, ServiceUnavailableError } from "../../shared/errors.ts";
+import { processExports } from "../../shared/export_worker.ts";
+import { errorBody, errorHeaders, logLine } from "../../shared/http.ts";
+
+/** Default time budget per invocation: under the edge runtime's wall-clock limit. */
+export const DEFAULT_BUDGET_MS = 50_000;
+
+/** What the worker app needs. */
+export interface WorkerAppOptions {
+  env: FunctionsEnv;
+  sql: Sql;
+  verifier?: TokenVerifier;
+  budgetMs?: number;
+}
+
+/** Builds the worker app from the environment (index.ts). */
+export function createWorkerAppFromEnv(): Hono {
+  const env = loadFunctionsEnv();
+  const budget = Number(Deno.env.get("EXPORTS_WORKER_BUDGET_MS") ?? DEFAULT_BUDGET_MS);
+  return createWorkerApp({
+    env,
+    sql: createSql(env.databaseUrl, { applicationName: "export-worker", max: 2 }),
+    budgetMs: Number.isFinite(budget) && budget > 0 ? budget : DEFAULT_BUDGET_MS,
+  });
+}
+
+/** Builds the Hono app with base path `/export-worker`: POST runs the worker. */
+export function createWorkerApp(options: WorkerAppOptions): Hono {
+  const verifier = options.verifier ?? createTokenVerifier(options.env, () => Promise.resolve(false));
+  const app = new Hono().basePath("/export-worker");
+
+  app.post("/", async (c) => {
+    await verifier.verifyServiceRole(c.req.header("authorization"));
+    const started = performance.now();
+    const completed = await processExports(options.sql, {
+      workerId: `export-worker-${crypto.randomUUID().slice(0, 8)}`,
+      budgetMs: options.budgetMs ?? DEFAULT_BUDGET_MS,
+      signal: c.req.raw.signal,
+    });
+    const durationMs = Math.round(performance.now() - started);
+    logLine({ level: "info", component: "export-worker", completed, duration_ms: durationMs });
+    return c.json({ completed, duration_ms: durationMs });
+  });
+  app.all("/", () => {
+    throw new MethodNotAllowedError(["POST"]);
+  });
+  app.notFound((c) => c.json({ error: { code: "not_found", message: "No such path" } }, 404));
+  app.onError((error, c) => {
+    const apiError = error instanceof ApiError
+      ? error
+      : isConnectionError(error)
+      ? new ServiceUnavailableError(error)
+      : new ApiError(500, "internal", "Something went wrong on our side");
+    if (apiError.status === 500) logLine({ level: "error", component: "export-worker", error: String(error) });
+    for (const [name, value] of Object.entries(errorHeaders(apiError))) c.header(name, value);
+    return c.json(errorBody(apiError), apiError.status as 400);
+  });
+  return app;
+}

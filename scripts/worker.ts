@@ -1,0 +1,49 @@
+/**
+ * The long-running local worker that `npm start` runs: wakes on LISTEN exports_queued (sent when
+ * an export is queued or retried), polls as a fallback (a missed notification, an expired lease
+ * to take over), and drives exports with the same step as every other driver.
+ *
+ * Usage: deno run -A scripts/worker.ts   (reads SUPABASE_DB_URL / DATABASE_URL)
+ */
+import { createSql } from "../shared/db.ts";
+import { processExports } from "../shared/export_worker.ts";
+
+const POLL_MS = 5_000;
+const url = Deno.env.get("SUPABASE_DB_URL") ?? Deno.env.get("DATABASE_URL");
+if (!url) throw new Error("SUPABASE_DB_URL is not set (nor DATABASE_URL)");
+const sql = createSql(url, { applicationName: "export-worker-loop", max: 2 });
+const workerId = Deno.env.get("EXPORTS_WORKER_ID") ?? `local-worker-${Deno.pid}`;
+const stop = new AbortController();
+let wake: () => void = () => {};
+
+function log(fields: Record<string, unknown>): void {
+  console.log(JSON.stringify({ time: new Date().toISOString(), component: "worker", worker: workerId, ...fields }));
+}
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.addSignalListener(signal, () => {
+    stop.abort();
+    wake();
+  });
+}
+
+await sql.listen("exports_queued", () => wake());
+log({ level: "info", message: "ready" });
+while (!stop.signal.aborted) {
+  try {
+    const completed = await processExports(sql, { workerId, budgetMs: 60_000, signal: stop.signal });
+    if (completed > 0) log({ level: "info", message: "completed exports", completed });
+  } catch (error) {
+    log({ level: "error", message: "processing failed; retrying shortly", error: String(error) });
+  }
+  if (stop.signal.aborted) break;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, POLL_MS);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+}
+await sql.end({ timeout: 5 });
+log({ level: "info", message: "stopped" });

@@ -1,0 +1,227 @@
+/**
+ * Downloads: finding the stored file (as the user through RLS, or for a signed link), the
+ * contract's state checks, the per-user concurrency slots, byte ranges, and the stream. The
+ * stream reads each slice with its own short query as the client asks for more, so a slow
+ * client holds no database connection and no file is ever held whole in memory.
+ */
+import { type Sql, type UserClaims, withService, withUser } from "./db.ts";
+import type { ExportFormat } from "./export_config.ts";
+import {
+  ExportExpiredError,
+  ExportStateError,
+  RangeNotSatisfiableError,
+  TooManyDownloadsError,
+} from "./errors.ts";
+import type { Tx } from "./db.ts";
+
+/** Content-Type per format, as the contract names them. */
+export const CONTENT_TYPES: Record<ExportFormat, string> = {
+  json: "application/json",
+  jsonl: "application/x-ndjson",
+  csv: "text/csv; charset=utf-8",
+  markdown: "text/markdown; charset=utf-8",
+};
+
+/** File extension per format. */
+export const FILE_EXTENSIONS: Record<ExportFormat, string> = {
+  json: "json",
+  jsonl: "jsonl",
+  csv: "csv",
+  markdown: "md",
+};
+
+/** Bytes read per query; small enough to keep memory flat, large enough to keep throughput. */
+export const SLICE_BYTES = 512 * 1024;
+const SLOT_LEASE_SECONDS = 60;
+
+/** One stored chunk's place in the file. */
+interface ChunkPlace {
+  chunkNumber: number;
+  offset: number;
+  length: number;
+}
+
+/** What a download needs to know about an export and its file. */
+export interface StoredFile {
+  exportLogId: string;
+  exportId: string;
+  userId: string;
+  format: ExportFormat;
+  status: string;
+  pastExpiry: boolean;
+  fileSize: number;
+  etag: string;
+  chunks: ChunkPlace[];
+}
+
+interface FileRow {
+  id: string;
+  export_id: string;
+  user_id: string;
+  format: ExportFormat;
+  status: string;
+  file_size: number | null;
+  past_expiry: boolean;
+}
+
+async function describeFile(tx: Tx, row: FileRow): Promise<StoredFile> {
+  await tx`reset role`;
+  const [job] = await tx<{ content_hash: string | null }[]>`
+    select content_hash from exports_internal.export_jobs where export_log_id = ${row.id}`;
+  const chunks = row.status === "completed"
+    ? await tx<{ chunk_number: number; byte_offset: number; length: number }[]>`
+        select chunk_number, byte_offset, octet_length(data)::bigint as length
+          from exports_internal.export_chunks
+         where export_log_id = ${row.id}
+         order by chunk_number`
+    : [];
+  return {
+    exportLogId: row.id,
+    exportId: row.export_id,
+    userId: row.user_id,
+    format: row.format,
+    status: row.status,
+    pastExpiry: row.past_expiry,
+    fileSize: row.file_size ?? 0,
+    etag: `"${job?.content_hash ?? row.id}"`,
+    chunks: chunks.map((c) => ({ chunkNumber: c.chunk_number, offset: c.byte_offset, length: c.length })),
+  };
+}
+
+/** The export as the user sees it through RLS, or null (missing or not theirs). */
+export function findFileForUser(sql: Sql, claims: UserClaims, exportId: string): Promise<StoredFile | null> {
+  return withUser(sql, claims, async (tx) => {
+    const [row] = await tx<FileRow[]>`
+      select l.id, l.export_id, l.user_id, l.format, l.status, l.file_size,
+             coalesce(l.expires_at <= now(), false) as past_expiry
+        from public.export_logs l where l.export_id = ${exportId}`;
+    return row ? await describeFile(tx, row) : null;
+  });
+}
+
+/** The export for a verified signed link (no user context), or null when it was deleted. */
+export function findFileForLink(sql: Sql, exportId: string): Promise<StoredFile | null> {
+  return withService(sql, async (tx) => {
+    const [row] = await tx<FileRow[]>`
+      select l.id, l.export_id, l.user_id, l.format, l.status, l.file_size,
+             coalesce(l.expires_at <= now(), false) as past_expiry
+        from public.export_logs l where l.export_id = ${exportId}`;
+    return row ? await describeFile(tx, row) : null;
+  });
+}
+
+/** The contract's state answers: 409 not ready or failed, 410 expired (the database decides). */
+export function assertDownloadable(file: StoredFile): void {
+  if (file.status === "queued" || file.status === "processing") {
+    throw new ExportStateError("not_ready", "The export is not ready yet; poll it until it is completed");
+  }
+  if (file.status === "failed") {
+    throw new ExportStateError("export_failed", "The export failed; retry it to generate the file again");
+  }
+  if (file.status === "expired" || file.pastExpiry) throw new ExportExpiredError();
+}
+
+/** An inclusive byte range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Parses a single `Range: bytes=a-b` (also `a-` and `-n`). Returns null to serve the whole file
+ * (no header, another unit, several ranges); throws 416 for a range outside the file.
+ */
+export function parseRange(header: string | null, fileSize: number): ByteRange | null {
+  if (!header) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === "" && match[2] === "")) {
+    if (/^bytes=/.test(header.trim()) && !header.includes(",")) throw new RangeNotSatisfiableError(fileSize);
+    return null;
+  }
+  let start: number;
+  let end: number;
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    if (suffix === 0) throw new RangeNotSatisfiableError(fileSize);
+    start = Math.max(0, fileSize - suffix);
+    end = fileSize - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === "" ? fileSize - 1 : Math.min(Number(match[2]), fileSize - 1);
+  }
+  if (start >= fileSize || start > end) throw new RangeNotSatisfiableError(fileSize);
+  return { start, end };
+}
+
+/**
+ * Takes one of the user's download slots (a short lease renewed while streaming), or throws 429.
+ * A per-user advisory lock makes the count exact under concurrent requests.
+ */
+export function acquireDownloadSlot(sql: Sql, file: StoredFile): Promise<string> {
+  return withService(sql, async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtextextended('exports:download:' || ${file.userId}, 0))`;
+    const [{ limit, active }] = await tx<{ limit: number; active: number }[]>`
+      select (select max_concurrent_downloads from exports_internal.settings) as limit,
+             (select count(*)::integer from exports_internal.active_downloads
+               where user_id = ${file.userId} and lease_expires_at > now()) as active`;
+    if (active >= limit) throw new TooManyDownloadsError(limit);
+    const [{ id }] = await tx<{ id: string }[]>`
+      insert into exports_internal.active_downloads (user_id, export_log_id, lease_expires_at)
+      values (${file.userId}, ${file.exportLogId}, now() + make_interval(secs => ${SLOT_LEASE_SECONDS}))
+      returning id`;
+    return id;
+  });
+}
+
+/** Gives a download slot back. */
+export async function releaseDownloadSlot(sql: Sql, slotId: string): Promise<void> {
+  await sql`delete from exports_internal.active_downloads where id = ${slotId}`;
+}
+
+/**
+ * Streams bytes [start, end] of the file. Each pull reads one slice with one short query (and
+ * renews the slot's lease); a chunk that vanished mid-stream (deleted or expired export) errors
+ * the stream, so the client sees a broken transfer, never a silently short file.
+ */
+export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId: string): ReadableStream<Uint8Array> {
+  let position = range.start;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    releaseDownloadSlot(sql, slotId).catch(() => {});
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        if (position > range.end) {
+          controller.close();
+          release();
+          return;
+        }
+        const chunk = file.chunks.find((c) => c.offset <= position && position < c.offset + c.length);
+        if (!chunk) throw new Error("The file has no chunk at this position");
+        const within = position - chunk.offset;
+        const length = Math.min(SLICE_BYTES, chunk.length - within, range.end - position + 1);
+        const [row] = await sql<{ bytes: Uint8Array }[]>`
+          with renewed as (
+            update exports_internal.active_downloads
+               set lease_expires_at = now() + make_interval(secs => ${SLOT_LEASE_SECONDS})
+             where id = ${slotId}
+          )
+          select substring(data from ${within + 1} for ${length}) as bytes
+            from exports_internal.export_chunks
+           where export_log_id = ${file.exportLogId} and chunk_number = ${chunk.chunkNumber}`;
+        if (!row || row.bytes.byteLength !== length) throw new Error("The file is gone");
+        position += length;
+        controller.enqueue(row.bytes);
+      } catch (error) {
+        release();
+        controller.error(error);
+      }
+    },
+    cancel() {
+      release();
+    },
+  }, { highWaterMark: 1 });
+}

@@ -1,0 +1,339 @@
+-- Generation of export files inside Postgres: the stored chunks, claiming with leases, one
+-- bounded batch per transaction with a checkpoint, finishing, failure after the maximum
+-- attempts, the drivers' entry points, and the cron jobs that drive, expire and purge.
+-- Building files here keeps the bytes in the database (no edge-function CPU or memory limits)
+-- and makes every batch atomic: a crash leaves the whole batch or none of it.
+
+-- The file, in chunks: chunk 0 is the header (written last, when the exact count is known),
+-- 1..n the batches, and the footer the largest number. STORAGE EXTERNAL keeps the bytes
+-- uncompressed, so a download reads any slice with substring() without decompressing a chunk.
+create table exports_internal.export_chunks (
+  export_log_id uuid not null references public.export_logs (id) on delete cascade,
+  chunk_number integer not null check (chunk_number >= 0),
+  data bytea not null,
+  data_md5 text not null,
+  -- where the chunk starts in the file; set when the export completes
+  byte_offset bigint,
+  primary key (export_log_id, chunk_number)
+);
+alter table exports_internal.export_chunks alter column data set storage external;
+alter table exports_internal.export_chunks enable row level security;
+revoke all on exports_internal.export_chunks from public, anon, authenticated;
+
+-- Downloads in flight, each with a short lease renewed per chunk: the per-user concurrency
+-- limit holds across function instances, and a vanished client's slot frees itself.
+create table exports_internal.active_downloads (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  export_log_id uuid not null references public.export_logs (id) on delete cascade,
+  lease_expires_at timestamptz not null
+);
+create index active_downloads_user on exports_internal.active_downloads (user_id, lease_expires_at);
+alter table exports_internal.active_downloads enable row level security;
+revoke all on exports_internal.active_downloads from public, anon, authenticated;
+
+-- Claiming takes the oldest queued export; this keeps that an index scan however long the table.
+create index idx_export_logs_queued on public.export_logs ("timestamp", id) where status = 'queued';
+
+-- The sentence a user reads when generation gave up; internals stay in export_jobs.last_error.
+create function exports_internal.failure_message(p_attempts integer) returns text
+language sql immutable
+set search_path = ''
+as $$
+  select format('The export could not be generated after %s attempts. Retry it; if it fails again, contact support.', p_attempts)
+$$;
+
+-- Fails an export for good: no partial file is kept.
+create function exports_internal.fail_export(p_export_log_id uuid, p_attempts integer)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  delete from exports_internal.export_chunks where export_log_id = p_export_log_id;
+  update exports_internal.export_jobs
+     set lease_token = null, lease_expires_at = null, worker = null
+   where export_log_id = p_export_log_id;
+  update public.export_logs
+     set status = 'failed', error_message = exports_internal.failure_message(p_attempts)
+   where id = p_export_log_id and status = 'processing';
+end
+$$;
+
+-- Claims the next export: first one whose lease ran out (its worker died; it resumes from its
+-- checkpoint), else the oldest queued one. SKIP LOCKED lets any number of workers claim at once
+-- without waiting on each other. An export that has used up its attempts is failed instead.
+-- With p_only, only that export is considered (the API starting the one it just queued).
+create function exports_internal.claim_next_export(p_worker text, p_only uuid default null)
+returns table (export_log_id uuid, lease_token uuid)
+language plpgsql
+set search_path = ''
+as $$
+declare
+  settings exports_internal.settings;
+  candidate record;
+begin
+  select * into settings from exports_internal.settings;
+  if settings.processing_paused then
+    return;
+  end if;
+  loop
+    select j.export_log_id as id, j.attempts into candidate
+      from exports_internal.export_jobs j
+      join public.export_logs l on l.id = j.export_log_id
+     where j.lease_expires_at < now() and l.status = 'processing'
+       and (p_only is null or j.export_log_id = p_only)
+     order by j.lease_expires_at
+     limit 1
+     for update of j, l skip locked;
+    if not found then
+      select l.id, j.attempts into candidate
+        from public.export_logs l
+        join exports_internal.export_jobs j on j.export_log_id = l.id
+       where l.status = 'queued'
+         and (p_only is null or l.id = p_only)
+       order by l."timestamp", l.id
+       limit 1
+       for update of l, j skip locked;
+    end if;
+    if not found then
+      return;
+    end if;
+    if candidate.attempts >= settings.max_attempts then
+      update public.export_logs set status = 'processing' where id = candidate.id and status = 'queued';
+      perform exports_internal.fail_export(candidate.id, candidate.attempts);
+      continue;
+    end if;
+    update public.export_logs set status = 'processing' where id = candidate.id and status = 'queued';
+    return query
+      update exports_internal.export_jobs j
+         set attempts = j.attempts + 1,
+             lease_token = gen_random_uuid(),
+             lease_expires_at = now() + settings.lease_duration,
+             worker = p_worker
+       where j.export_log_id = candidate.id
+      returning j.export_log_id, j.lease_token;
+    return;
+  end loop;
+end
+$$;
+
+-- Writes the header and footer, fixes each chunk's byte offset, and completes the export.
+create function exports_internal.finish_export(p_export_log_id uuid) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  job exports_internal.export_jobs;
+  settings exports_internal.settings;
+  header bytea;
+  footer bytea;
+  total_size bigint;
+  file_hash text;
+begin
+  select * into job from exports_internal.export_jobs where export_log_id = p_export_log_id;
+  select * into settings from exports_internal.settings;
+  header := convert_to(exports_internal.render_header(p_export_log_id, job.rendered, now()), 'UTF8');
+  footer := convert_to(exports_internal.render_footer(p_export_log_id), 'UTF8');
+  insert into exports_internal.export_chunks (export_log_id, chunk_number, data, data_md5)
+  values (p_export_log_id, 0, header, md5(header)),
+         (p_export_log_id, 2147483647, footer, md5(footer))
+  on conflict (export_log_id, chunk_number) do update
+     set data = excluded.data, data_md5 = excluded.data_md5;
+  with offsets as (
+    select chunk_number,
+           sum(octet_length(data)) over (order by chunk_number) - octet_length(data) as byte_offset
+      from exports_internal.export_chunks
+     where export_log_id = p_export_log_id
+  )
+  update exports_internal.export_chunks c
+     set byte_offset = o.byte_offset
+    from offsets o
+   where c.export_log_id = p_export_log_id and c.chunk_number = o.chunk_number;
+  select coalesce(sum(octet_length(data)), 0),
+         encode(sha256(convert_to(string_agg(data_md5, '' order by chunk_number), 'UTF8')), 'hex')
+    into total_size, file_hash
+    from exports_internal.export_chunks
+   where export_log_id = p_export_log_id;
+  update exports_internal.export_jobs
+     set content_hash = file_hash, lease_token = null, lease_expires_at = null, worker = null
+   where export_log_id = p_export_log_id;
+  update public.export_logs l
+     set status = 'completed',
+         file_size = total_size,
+         expires_at = now() + settings.retention,
+         file_url = rtrim(settings.public_base_url, '/') || '/functions/v1/exports/' || l.export_id || '/download',
+         error_message = null
+   where l.id = p_export_log_id;
+end
+$$;
+
+-- One step of one claimed export, in the caller's transaction: renew the lease, render the next
+-- batch of members into the next chunk and move the checkpoint, or finish when all are done.
+-- Returns 'continue', 'completed', 'lost' (the lease is no longer ours: taken over, deleted or
+-- paused) or 'released'/'failed' after an error (retried by a later claim, or given up).
+create function exports_internal.generate_next_batch(p_export_log_id uuid, p_lease_token uuid)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  job exports_internal.export_jobs;
+  total integer;
+  settings exports_internal.settings;
+  batch record;
+  last_position integer;
+begin
+  select j.* into job
+    from exports_internal.export_jobs j
+    join public.export_logs l on l.id = j.export_log_id
+   where j.export_log_id = p_export_log_id and l.status = 'processing'
+   for update of j;
+  if not found or job.lease_token is distinct from p_lease_token then
+    return 'lost';
+  end if;
+  select * into settings from exports_internal.settings;
+  select conversation_count into total from public.export_logs where id = p_export_log_id;
+  update exports_internal.export_jobs
+     set lease_expires_at = now() + settings.lease_duration
+   where export_log_id = p_export_log_id;
+
+  begin
+    if job.processed >= total then
+      perform exports_internal.finish_export(p_export_log_id);
+      return 'completed';
+    end if;
+    last_position := least(job.processed + settings.batch_size, total);
+    select * into batch
+      from exports_internal.render_batch(p_export_log_id, job.processed + 1, last_position, job.rendered);
+    if batch.body <> '' then
+      insert into exports_internal.export_chunks (export_log_id, chunk_number, data, data_md5)
+      select p_export_log_id, job.chunks_written + 1, bytes, md5(bytes)
+        from (select convert_to(batch.body, 'UTF8') as bytes) b;
+    end if;
+    update exports_internal.export_jobs
+       set processed = last_position,
+           rendered = rendered + batch.rendered,
+           skipped = skipped + batch.skipped,
+           chunks_written = chunks_written + case when batch.body <> '' then 1 else 0 end
+     where export_log_id = p_export_log_id;
+    return 'continue';
+  exception when others then
+    -- The batch's work is rolled back with this block. Keep the cause for operators, and let a
+    -- later claim retry the export from its checkpoint, or give up after the maximum attempts.
+    update exports_internal.export_jobs
+       set last_error = left(sqlerrm, 2000), lease_token = null, lease_expires_at = null, worker = null
+     where export_log_id = p_export_log_id;
+    if job.attempts >= settings.max_attempts then
+      perform exports_internal.fail_export(p_export_log_id, job.attempts);
+      return 'failed';
+    end if;
+    update public.export_logs set status = 'queued' where id = p_export_log_id;
+    return 'released';
+  end;
+end
+$$;
+
+-- Hands a claimed export back (its driver's time budget is spent) so the next claim resumes it
+-- at once from its checkpoint. A voluntary release is not a failed attempt.
+create function exports_internal.release_export(p_export_log_id uuid, p_lease_token uuid)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  update exports_internal.export_jobs
+     set lease_token = null, lease_expires_at = null, worker = null,
+         attempts = greatest(attempts - 1, 0)
+   where export_log_id = p_export_log_id and lease_token = p_lease_token;
+  if not found then
+    return false;
+  end if;
+  update public.export_logs set status = 'queued' where id = p_export_log_id and status = 'processing';
+  return true;
+end
+$$;
+
+-- The pg_cron driver. A cron command runs as one transaction, so this is a procedure that
+-- commits after every batch: checkpoints and lease renewals are durable as it goes.
+create procedure exports_internal.process_exports(p_time_budget interval default interval '50 seconds')
+language plpgsql
+set search_path = ''
+as $$
+declare
+  deadline timestamptz := clock_timestamp() + p_time_budget;
+  claimed record;
+  outcome text;
+begin
+  while clock_timestamp() < deadline loop
+    select * into claimed from exports_internal.claim_next_export('pg_cron');
+    commit;
+    exit when claimed.export_log_id is null;
+    loop
+      outcome := exports_internal.generate_next_batch(claimed.export_log_id, claimed.lease_token);
+      commit;
+      exit when outcome <> 'continue';
+      if clock_timestamp() >= deadline then
+        perform exports_internal.release_export(claimed.export_log_id, claimed.lease_token);
+        commit;
+        exit;
+      end if;
+    end loop;
+  end loop;
+end
+$$;
+
+-- Expiry now also frees the bytes, in the same transaction as the status change.
+create or replace function public.mark_expired_exports() returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  expired_count integer;
+begin
+  with expired as (
+    update public.export_logs
+       set status = 'expired',
+           file_url = null
+     where status = 'completed'
+       and expires_at <= now()
+    returning id
+  ), freed as (
+    delete from exports_internal.export_chunks c
+     using expired e
+     where c.export_log_id = e.id
+  )
+  select count(*) into expired_count from expired;
+  return expired_count;
+end
+$$;
+revoke execute on function public.mark_expired_exports() from public, anon, authenticated;
+grant execute on function public.mark_expired_exports() to service_role;
+
+-- Old history: expired and failed exports past the history retention, and the 24-hour records
+-- behind idempotency and the daily limit.
+create function exports_internal.purge_export_history() returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  purged integer;
+begin
+  delete from public.export_logs
+   where status in ('expired', 'failed')
+     and updated_at < now() - (select history_retention from exports_internal.settings);
+  get diagnostics purged = row_count;
+  delete from exports_internal.idempotency_keys where created_at < now() - interval '24 hours';
+  delete from exports_internal.export_requests where requested_at < now() - interval '24 hours';
+  delete from exports_internal.active_downloads where lease_expires_at < now() - interval '1 hour';
+  return purged;
+end
+$$;
+
+revoke execute on all functions in schema exports_internal from public, anon, authenticated;
+revoke execute on procedure exports_internal.process_exports(interval) from public, anon, authenticated;
+
+select cron.schedule('process-exports', '* * * * *', 'call exports_internal.process_exports()');
+select cron.schedule('purge-export-history', '41 3 * * *', 'select exports_internal.purge_export_history()');
