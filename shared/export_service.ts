@@ -19,11 +19,9 @@ import {
 } from "./errors.ts";
 import { membershipCondition } from "./membership_query.ts";
 import type { ExportConfig, ExportFormat } from "./export_config.ts";
+import { EXPORT_STATUSES, type ExportStatus } from "./list_query.ts";
 
-/** Export statuses, in lifecycle order. */
-export const EXPORT_STATUSES = ["queued", "processing", "completed", "failed", "expired"] as const;
-/** One export status. */
-export type ExportStatus = typeof EXPORT_STATUSES[number];
+export { EXPORT_STATUSES, type ExportStatus } from "./list_query.ts";
 
 /** The public ExportLog: the 14 columns of export_logs plus the `progress` and `skipped` extras. */
 export interface ExportLog {
