@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { signDownloadToken } from "../shared/download_token.ts";
 import { parseSigningKeys } from "../shared/env.ts";
 import { api, exportsUrl } from "./support/api.ts";
-import { createConversation, createUser, dbTest, testSql, withSettings } from "./support/database.ts";
+import { createConversation, createUser, dbTest, seedConversations, testSql, withSettings } from "./support/database.ts";
 import { download, exportAndWait, type ExportLogBody } from "./support/exports.ts";
 import { userToken } from "./support/tokens.ts";
 
@@ -137,7 +137,10 @@ dbTest("Range returns exactly the requested bytes (206); an unsatisfiable range 
 });
 
 dbTest("more than four concurrent downloads of one user is 429 too_many_downloads", async () => {
-  const { log } = await completedExport();
+  // A file of ~16 MB: unread streams stay open (backpressure), holding their slots.
+  const userId = await createUser();
+  await seedConversations(userId, 2_000, { turns: 8, contentLength: 1_000 });
+  const log = await exportAndWait(await userToken(userId), { format: "jsonl", config: { includeMetadata: false } });
   const restore = await withSettings({ max_concurrent_downloads: 4 });
   const open: Response[] = [];
   try {

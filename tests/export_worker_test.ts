@@ -8,25 +8,19 @@ import { ExportService } from "../shared/export_service.ts";
 import { parseExportRequest } from "../shared/export_config.ts";
 import { claimNextExport, driveClaim, processExports } from "../shared/export_worker.ts";
 import { api } from "./support/api.ts";
-import { claimsFor, createConversation, createUser, dbTest, testSql, withSettings } from "./support/database.ts";
+import {
+  claimsFor,
+  createConversation,
+  createUser,
+  dbTest,
+  seedConversations,
+  testSql,
+  withSettings,
+} from "./support/database.ts";
 import { download, exportAndWait } from "./support/exports.ts";
 import { userToken } from "./support/tokens.ts";
 
 const sql = testSql();
-
-/** Inserts `count` approved conversations of `turns` turns each, set-based (fast). */
-async function seedMany(userId: string, count: number, turns: number, contentLength: number): Promise<void> {
-  await sql`
-    insert into public.conversations (user_id, title, tier, status, created_at)
-    select ${userId}, 'Conversation ' || g, 'template', 'approved', now() - make_interval(secs => ${count} - g)
-      from generate_series(1, ${count}) g`;
-  await sql`
-    insert into public.conversation_turns (conversation_id, turn_number, role, content, token_count)
-    select c.id, t, case when t % 2 = 1 then 'user' else 'assistant' end,
-           left(repeat(md5(c.id::text || t) || ' "quoted", ok; ', 100), ${contentLength}), ${contentLength} / 4
-      from public.conversations c cross join generate_series(1, ${turns}) t
-     where c.user_id = ${userId}`;
-}
 
 /** Resident memory of the process running the `exports` function, in bytes. */
 function exportsFunctionRss(): number | null {
@@ -59,7 +53,7 @@ async function attempts(exportLogId: string): Promise<number> {
 
 dbTest("an export of 5,000 conversations × 8 turns is built in several batches and downloads whole, with flat server memory", async () => {
   const userId = await createUser();
-  await seedMany(userId, 5_000, 8, 1_000);
+  await seedConversations(userId, 5_000, { turns: 8, contentLength: 1_000 });
   const token = await userToken(userId);
   const log = await exportAndWait(token, { format: "jsonl", config: { includeMetadata: false } }, 300);
   assert.equal(log.status, "completed", JSON.stringify(log));

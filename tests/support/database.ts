@@ -123,3 +123,24 @@ export async function countExportRows(userId: string, sql: Sql = testSql()): Pro
     select count(*)::integer as count from public.export_logs where user_id = ${userId}`;
   return count;
 }
+
+/** Inserts `count` approved conversations of `turns` turns each, set-based (fast). */
+export async function seedConversations(
+  userId: string,
+  count: number,
+  options: { turns?: number; contentLength?: number } = {},
+  sql: Sql = testSql(),
+): Promise<void> {
+  const turns = options.turns ?? 8;
+  const contentLength = options.contentLength ?? 1_000;
+  await sql`
+    insert into public.conversations (user_id, title, tier, status, created_at)
+    select ${userId}, 'Conversation ' || g, 'template', 'approved', now() - make_interval(secs => ${count} - g)
+      from generate_series(1, ${count}) g`;
+  await sql`
+    insert into public.conversation_turns (conversation_id, turn_number, role, content, token_count)
+    select c.id, t, case when t % 2 = 1 then 'user' else 'assistant' end,
+           left(repeat(md5(c.id::text || t) || ' "quoted", ok; ', 100), ${contentLength}), ${contentLength} / 4
+      from public.conversations c cross join generate_series(1, ${turns}) t
+     where c.user_id = ${userId}`;
+}
