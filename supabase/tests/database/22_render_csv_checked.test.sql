@@ -8,60 +8,13 @@ begin;
 select plan(32);
 
 -- ------------------------------------------------------------------------------- fixtures
-do $$
-begin
-  perform set_config('tests.user_a', tests.create_user('a@example.com')::text, true);
-end
-$$;
+\ir ../render_helpers.sql
 
 -- A normalized csv config: the spec's defaults, then the given fields.
 create function tests.csv_config(p_overrides jsonb default '{}') returns jsonb
 language sql
 as $$
-  select '{"format": "csv", "scope": "all", "includeMetadata": true, "includeQualityScores": true,
-           "includeTimestamps": true, "includeApprovalHistory": false,
-           "includeParentReferences": false, "includeFullContent": true,
-           "csvFormulaEscape": true}'::jsonb || p_overrides
-$$;
-
--- An export row (export_id derived from its id) and its members in the given order.
-create function tests.make_export(p_id uuid, p_config jsonb, p_members uuid[]) returns uuid
-language plpgsql
-as $$
-begin
-  insert into public.export_logs (id, export_id, user_id, format, config, conversation_count, status)
-  values (p_id, ('f' || substr(p_id::text, 2))::uuid, current_setting('tests.user_a')::uuid,
-          p_config ->> 'format', p_config, cardinality(p_members), 'queued');
-  insert into exports_internal.export_members (export_log_id, position, conversation_id)
-  select p_id, u.position, u.conversation_id
-    from unnest(p_members) with ordinality u(conversation_id, position);
-  return p_id;
-end
-$$;
-
--- The whole file as the worker builds it, from batches of p_batch_size positions.
-create function tests.render_file(p_export_log_id uuid, p_batch_size integer) returns text
-language plpgsql
-as $$
-declare
-  total integer;
-  written integer := 0;
-  bodies text := '';
-  first_position integer := 1;
-  batch record;
-begin
-  select conversation_count into total from public.export_logs where id = p_export_log_id;
-  while first_position <= total loop
-    select * into batch
-      from exports_internal.render_batch(p_export_log_id, first_position,
-                                         least(first_position + p_batch_size - 1, total), written);
-    bodies := bodies || batch.body;
-    written := written + batch.rendered;
-    first_position := first_position + p_batch_size;
-  end loop;
-  return exports_internal.render_header(p_export_log_id, written, '2026-11-28 14:03:07.123+00')
-         || bodies || exports_internal.render_footer(p_export_log_id);
-end
+  select tests.render_config('csv', p_overrides)
 $$;
 
 -- An RFC 4180 reader for files whose every field is quoted: each token is a quoted field ("" for
