@@ -85,6 +85,9 @@ try {
     .setExpirationTime("7d")
     .sign(new TextEncoder().encode(secret));
   const api = `${baseUrl}/functions/v1/exports`;
+  // `deno` is not on PATH on a fresh machine: npx runs the project's own (node_modules/.bin).
+  // --url is explicit so a SUPABASE_URL left in the user's shell cannot redirect the line.
+  const cliLine = `EXPORTS_TOKEN=${token} npx deno task export create --format jsonl --wait --out demo.jsonl --url ${baseUrl}`;
   console.log(`
 The local stack is up.
 
@@ -93,7 +96,11 @@ The local stack is up.
   Settings       .env.local (SUPABASE_URL, SUPABASE_DB_URL, SUPABASE_ANON_KEY, EXPORTS_*)
   Demo user      ${DEMO_EMAIL} (${DEMO_USER_ID}): ${CONVERSATIONS} conversations, ${approved} approved
 
-A token for the demo user (valid 7 days):
+Export the demo user's approved conversations to demo.jsonl, in one line, with the CLI:
+
+  ${cliLine}
+
+A token for the demo user (valid 7 days), for the CLI (npx deno task export --help) and curl:
 
   export EXPORTS_TOKEN=${token}
 
@@ -103,9 +110,6 @@ Request an export of the approved conversations and wait for it:
        -H 'Content-Type: application/json' -H 'Prefer: wait=10' -d '{"format":"jsonl"}'
 
 Then download it with the returned file_url:  curl -o demo.jsonl "<file_url>"
-Or, in one line, with the CLI:
-
-  EXPORTS_TOKEN=${token} deno task export create --format jsonl --wait --out demo.jsonl
 
 Stop everything with: npm run stop
 `);

@@ -1,0 +1,210 @@
+/**
+ * The typed client (client/exports_client.ts) against the running functions server and the real
+ * database: a whole round trip with progress, and the typed errors callers catch.
+ */
+import assert from "node:assert/strict";
+import { createClient } from "@supabase/supabase-js";
+import {
+  type ExportProgress,
+  ExportsApiError,
+  ExportsAuthError,
+  ExportsClient,
+  ExportsConnectionError,
+  ExportsNotFoundError,
+  ExportsValidationError,
+} from "../client/exports_client.ts";
+import { ApiError } from "../shared/errors.ts";
+import { functionsBaseUrl, supabaseAs } from "./support/api.ts";
+import { download } from "./support/exports.ts";
+import {
+  createConversation,
+  createUser,
+  dbTest,
+  pausedTest,
+  testSql,
+  withSettings,
+} from "./support/database.ts";
+
+const sql = testSql();
+
+async function clientWithConversations(
+  count: number,
+): Promise<{ userId: string; exports: ExportsClient }> {
+  const userId = await createUser();
+  for (let i = 0; i < count; i++) await createConversation(userId, { title: `Conversation ${i}` });
+  return { userId, exports: new ExportsClient(await supabaseAs(userId)) };
+}
+
+function clientWithToken(token: string, url = functionsBaseUrl()): ExportsClient {
+  return new ExportsClient(createClient(url, "local-anon-key-not-used-by-the-functions", {
+    global: { headers: { Authorization: `Bearer ${token}` } },
+    auth: { persistSession: false, autoRefreshToken: false },
+  }));
+}
+
+dbTest(
+  "ExportsClient: createExport → waitForExport reports rising progress → downloadExport streams file_size bytes → deleteExport",
+  async () => {
+    const conversations = 6;
+    const { userId, exports } = await clientWithConversations(conversations);
+    // One conversation per batch, each batch slowed down: progress has steps to report.
+    const restoreSettings = await withSettings({ batch_size: 1 });
+    await slowDownRendering(userId, 0.4);
+    const seen: ExportProgress[] = [];
+    let done;
+    try {
+      const created = await exports.createExport({
+        format: "jsonl",
+        config: { template: "sharegpt" },
+      });
+      assert.equal(created.status, "queued");
+      assert.equal(created.conversation_count, conversations);
+      assert.equal(created.config.format, "jsonl");
+      done = await exports.waitForExport(created.export_id, {
+        onProgress: (progress) => seen.push(progress),
+        timeoutMs: 60_000,
+      });
+    } finally {
+      await restoreRendering();
+      await restoreSettings();
+    }
+    assert.equal(done.status, "completed", JSON.stringify(done));
+    const processed = seen.map((progress) => progress.processed);
+    assert.deepEqual(
+      processed,
+      [...processed].sort((a, b) => a - b),
+      `progress went back: ${processed}`,
+    );
+    assert.ok(
+      processed.some((n) => n > 0 && n < conversations),
+      `progress was reported while processing, not only at the ends: ${processed}`,
+    );
+    assert.deepEqual(seen.at(-1), {
+      processed: conversations,
+      total: conversations,
+      status: "completed",
+    });
+    assert.ok(seen.every((progress) => progress.total === conversations));
+
+    const file = await exports.downloadExport(done);
+    const bytes = new Uint8Array(await new Response(file.stream).arrayBuffer());
+    assert.equal(bytes.length, done.file_size);
+    assert.equal(file.size, done.file_size);
+    assert.equal(file.contentType, "application/x-ndjson");
+    assert.equal(file.filename, `export-${done.export_id}.jsonl`);
+    assert.deepEqual(bytes, (await download(done)).bytes);
+    const byId = await exports.downloadExport(done.export_id);
+    assert.deepEqual(new Uint8Array(await new Response(byId.stream).arrayBuffer()), bytes);
+
+    await exports.deleteExport(done.export_id);
+    await assert.rejects(exports.getExport(done.export_id), (error) => {
+      assert.ok(error instanceof ExportsNotFoundError);
+      assert.equal(error.code, "not_found");
+      assert.equal(error.status, 404);
+      return true;
+    });
+  },
+);
+
+dbTest(
+  "ExportsClient: a 400 is an ExportsValidationError carrying invalid_request and each offending field",
+  async () => {
+    const { exports } = await clientWithConversations(1);
+    await assert.rejects(
+      exports.createExport({
+        format: "jsonl",
+        config: { scope: "filtered", filters: { qualityMin: 11 } },
+      }),
+      (error) => {
+        assert.ok(error instanceof ExportsValidationError);
+        assert.ok(error instanceof ExportsApiError && error instanceof ApiError);
+        assert.equal(error.status, 400);
+        assert.equal(error.code, "invalid_request");
+        assert.deepEqual(error.issues.map((issue) => issue.path), ["config.filters.qualityMin"]);
+        assert.match(error.issues[0].message, /at most 10/);
+        assert.ok(error.requestId, "the request id is kept for reports");
+        return true;
+      },
+    );
+    await assert.rejects(exports.listExports({ limit: 1000 }), (error) => {
+      assert.ok(error instanceof ExportsValidationError);
+      assert.deepEqual(error.issues.map((issue) => issue.path), ["limit"]);
+      return true;
+    });
+    await assert.rejects(exports.getExport("not-a-uuid"), (error) => {
+      assert.ok(error instanceof ExportsValidationError);
+      assert.deepEqual(error.issues.map((issue) => issue.path), ["export_id"]);
+      return true;
+    });
+  },
+);
+
+pausedTest(
+  "ExportsClient: typed errors for not_ready, auth, no connection; waitForExport honours timeoutMs",
+  async () => {
+    const { exports } = await clientWithConversations(2);
+    const queued = await exports.createExport({ format: "csv" }, {
+      idempotencyKey: "client-test",
+      wait: 0,
+    });
+    assert.equal(queued.status, "queued");
+    const again = await exports.createExport({ format: "csv" }, { idempotencyKey: "client-test" });
+    assert.equal(again.export_id, queued.export_id, "the Idempotency-Key is sent");
+    for (const target of [queued, queued.export_id]) {
+      await assert.rejects(exports.downloadExport(target), (error) => {
+        assert.ok(error instanceof ExportsApiError);
+        assert.equal(error.status, 409);
+        assert.equal(error.code, "not_ready");
+        return true;
+      });
+    }
+    await assert.rejects(exports.retryExport(queued.export_id), { code: "conflict", status: 409 });
+
+    const started = Date.now();
+    await assert.rejects(exports.waitForExport(queued.export_id, { timeoutMs: 1500 }), {
+      name: "TimeoutError",
+    });
+    assert.ok(Date.now() - started < 10_000, "the timeout stops the request in flight");
+
+    const listed = await exports.listExports({
+      status: "queued",
+      from: new Date(Date.now() - 60_000),
+    });
+    assert.deepEqual(listed.logs.map((log) => log.export_id), [queued.export_id]);
+    assert.equal(listed.total, 1);
+
+    await assert.rejects(clientWithToken("not-a-jwt").listExports(), (error) => {
+      assert.ok(error instanceof ExportsAuthError);
+      assert.equal(error.status, 401);
+      assert.equal(error.code, "unauthorized");
+      return true;
+    });
+    await assert.rejects(
+      clientWithToken("not-a-jwt", "http://127.0.0.1:9").listExports(),
+      ExportsConnectionError,
+    );
+  },
+);
+
+/** Makes each render batch of this user's exports take `seconds` longer, by wrapping the render function. */
+async function slowDownRendering(userId: string, seconds: number): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`alter function exports_internal.render_batch(uuid, integer, integer, integer) rename to render_batch_unwrapped`;
+    await tx.unsafe(`
+      create function exports_internal.render_batch(p_id uuid, p_first integer, p_last integer, p_before integer)
+      returns table (body text, rendered integer, skipped integer) language plpgsql as $$
+      begin
+        if exists (select 1 from public.export_logs l where l.id = p_id and l.user_id = '${userId}') then
+          perform pg_sleep(${seconds});
+        end if;
+        return query select * from exports_internal.render_batch_unwrapped(p_id, p_first, p_last, p_before);
+      end $$`);
+  });
+}
+
+async function restoreRendering(): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`drop function exports_internal.render_batch(uuid, integer, integer, integer)`;
+    await tx`alter function exports_internal.render_batch_unwrapped(uuid, integer, integer, integer) rename to render_batch`;
+  });
+}
