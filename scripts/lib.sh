@@ -38,11 +38,15 @@ ensure_debian_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# node_modules/.bin/deno is a Node shim that runs the real binary as a child: a PID recorded
+# for it would be the shim's, and ending the shim would orphan the real process. So the scripts
+# resolve the real binary once and run that.
 ensure_node_modules() {
   if [ ! -x "$PROJECT_ROOT/node_modules/.bin/deno" ] || [ ! -x "$PROJECT_ROOT/node_modules/.bin/supabase" ]; then
     log "installing npm packages (npm ci)"
     (cd "$PROJECT_ROOT" && npm ci --no-audit --no-fund >/dev/null)
   fi
+  DENO="$("$PROJECT_ROOT/node_modules/.bin/deno" eval --quiet 'console.log(Deno.execPath())')"
 }
 
 DENO="$PROJECT_ROOT/node_modules/.bin/deno"

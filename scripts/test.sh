@@ -77,6 +77,7 @@ SUPABASE_JWKS="$("$DENO" run --allow-write --allow-read "$PROJECT_ROOT/tests/sup
 export TEST_JWKS_PRIVATE_PATH="$logs/test-jwks-private.json"
 psql_url "$url" -c "update exports_internal.settings set public_base_url = '$SUPABASE_URL'" >/dev/null
 start_functions_server "$functions_port" "$logs/functions.log"
+export FUNCTIONS_SERVER_PID
 
 deno_status=0
 : >"$logs/deno.log"

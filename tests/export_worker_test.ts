@@ -22,14 +22,19 @@ import { userToken } from "./support/tokens.ts";
 
 const sql = testSql();
 
-/** Resident memory of the process running the `exports` function, in bytes. */
+/**
+ * Resident memory of the process running the `exports` function of this test run's functions
+ * server (its child: other checkouts may run servers of their own), in bytes.
+ */
 function exportsFunctionRss(): number | null {
+  const server = Deno.env.get("FUNCTIONS_SERVER_PID");
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
       if (!cmdline.includes("functions/exports/index.ts")) continue;
       const status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
+      if (server && /PPid:\s+(\d+)/.exec(status)?.[1] !== server) continue;
       const kb = /VmRSS:\s+(\d+) kB/.exec(status);
       if (kb) return Number(kb[1]) * 1024;
     } catch {
@@ -53,7 +58,7 @@ async function attempts(exportLogId: string): Promise<number> {
 
 dbTest("an export of 5,000 conversations × 8 turns is built in several batches and downloads whole, with flat server memory", async () => {
   const userId = await createUser();
-  await seedConversations(userId, 5_000, { turns: 8, contentLength: 1_000 });
+  await seedConversations(userId, 5_000, { turns: 8, contentLength: 2_000 });
   const token = await userToken(userId);
   const log = await exportAndWait(token, { format: "jsonl", config: { includeMetadata: false } }, 300);
   assert.equal(log.status, "completed", JSON.stringify(log));
@@ -83,7 +88,10 @@ dbTest("an export of 5,000 conversations × 8 turns is built in several batches 
       `after ${(after! / 2 ** 20).toFixed(1)} MiB, for a file of ${(bytes / 2 ** 20).toFixed(1)} MiB`,
   );
   assert.ok(before !== null && after !== null, "the exports function process was found");
-  assert.ok(peak - before! < bytes / 4, `memory grew by ${peak - before!} bytes for a ${bytes}-byte file`);
+  // Garbage from streamed slices raises RSS until the collector runs (more so on a loaded
+  // machine), but holding the ~80 MB file whole would take the growth past this bound.
+  assert.ok(bytes > 75 * 2 ** 20, `the file is large enough to tell: ${bytes} bytes`);
+  assert.ok(peak - before! < 64 * 2 ** 20, `memory grew by ${peak - before!} bytes for a ${bytes}-byte file`);
 });
 
 dbTest("a worker SIGKILLed mid-batch loses nothing: another completes the export, identical and without duplicate chunks", async () => {
