@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { functionsBaseUrl } from "./support/api.ts";
-import { createConversation, createUser, dbTest, testSql } from "./support/database.ts";
+import { createConversation, createUser, dbTest } from "./support/database.ts";
 import { download } from "./support/exports.ts";
 import { userToken } from "./support/tokens.ts";
+import { wrapRendering } from "./support/render_wrapper.ts";
 
-const sql = testSql();
 const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
 
 /** What one run of the CLI did. */
@@ -184,12 +184,12 @@ dbTest("export exits 3 when the token is missing, refused or expired", async () 
 dbTest("export exits 1 when the export fails, saves nothing and says how to retry", async () => {
   const { userId, token } = await userWithConversations(2);
   const dir = await Deno.makeTempDir({ prefix: "cli-test-" });
-  await poisonRendering(userId);
+  const restoreRendering = await wrapRendering(userId, { fail: true });
   let run: CliRun;
   try {
     run = await cli(["create", "--format", "json", "--out", `${dir}/never.json`], token);
   } finally {
-    await curePoisonedRendering();
+    await restoreRendering();
   }
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /^failed: 0\/2 conversations$/m);
@@ -204,26 +204,3 @@ dbTest("export exits 1 when the export fails, saves nothing and says how to retr
   assert.match(status.stdout, /^status +failed$/m);
   await Deno.remove(dir, { recursive: true });
 });
-
-/** Makes generation of this user's exports always fail, by wrapping the render function. */
-async function poisonRendering(userId: string): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`alter function exports_internal.render_batch(uuid, integer, integer, integer) rename to render_batch_unpoisoned`;
-    await tx.unsafe(`
-      create function exports_internal.render_batch(p_id uuid, p_first integer, p_last integer, p_before integer)
-      returns table (body text, rendered integer, skipped integer) language plpgsql as $$
-      begin
-        if exists (select 1 from public.export_logs l where l.id = p_id and l.user_id = '${userId}') then
-          raise exception 'poisoned for the test';
-        end if;
-        return query select * from exports_internal.render_batch_unpoisoned(p_id, p_first, p_last, p_before);
-      end $$`);
-  });
-}
-
-async function curePoisonedRendering(): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`drop function exports_internal.render_batch(uuid, integer, integer, integer)`;
-    await tx`alter function exports_internal.render_batch_unpoisoned(uuid, integer, integer, integer) rename to render_batch`;
-  });
-}

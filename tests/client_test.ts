@@ -21,11 +21,10 @@ import {
   createUser,
   dbTest,
   pausedTest,
-  testSql,
   withSettings,
 } from "./support/database.ts";
+import { wrapRendering } from "./support/render_wrapper.ts";
 
-const sql = testSql();
 
 async function clientWithConversations(
   count: number,
@@ -49,7 +48,7 @@ dbTest(
     const { userId, exports } = await clientWithConversations(conversations);
     // One conversation per batch, each batch slowed down: progress has steps to report.
     const restoreSettings = await withSettings({ batch_size: 1 });
-    await slowDownRendering(userId, 0.4);
+    const restoreRendering = await wrapRendering(userId, { delaySeconds: 0.4 });
     const seen: ExportProgress[] = [];
     let done;
     try {
@@ -185,26 +184,3 @@ pausedTest(
     );
   },
 );
-
-/** Makes each render batch of this user's exports take `seconds` longer, by wrapping the render function. */
-async function slowDownRendering(userId: string, seconds: number): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`alter function exports_internal.render_batch(uuid, integer, integer, integer) rename to render_batch_unwrapped`;
-    await tx.unsafe(`
-      create function exports_internal.render_batch(p_id uuid, p_first integer, p_last integer, p_before integer)
-      returns table (body text, rendered integer, skipped integer) language plpgsql as $$
-      begin
-        if exists (select 1 from public.export_logs l where l.id = p_id and l.user_id = '${userId}') then
-          perform pg_sleep(${seconds});
-        end if;
-        return query select * from exports_internal.render_batch_unwrapped(p_id, p_first, p_last, p_before);
-      end $$`);
-  });
-}
-
-async function restoreRendering(): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`drop function exports_internal.render_batch(uuid, integer, integer, integer)`;
-    await tx`alter function exports_internal.render_batch_unwrapped(uuid, integer, integer, integer) rename to render_batch`;
-  });
-}

@@ -10,6 +10,7 @@ import { api, exportsUrl } from "./support/api.ts";
 import { createConversation, createUser, dbTest, seedConversations, testSql, withSettings } from "./support/database.ts";
 import { download, exportAndWait, type ExportLogBody } from "./support/exports.ts";
 import { userToken } from "./support/tokens.ts";
+import { wrapRendering } from "./support/render_wrapper.ts";
 
 const sql = testSql();
 const signingKey = parseSigningKeys(Deno.env.get("EXPORTS_SIGNING_SECRET") ?? "")[0];
@@ -206,9 +207,10 @@ dbTest("a poison export fails after the maximum attempts with a readable message
   const token = await userToken(userId);
   const restore = await withSettings({ processing_paused: true });
   let poisoned: { id: string; export_id: string };
+  let restoreRendering = () => Promise.resolve();
   try {
     poisoned = (await api("", { token, body: { format: "json" } })).body as typeof poisoned;
-    await poison(poisoned.id);
+    restoreRendering = await wrapRendering(userId, { fail: true });
   } finally {
     await restore();
   }
@@ -220,7 +222,7 @@ dbTest("a poison export fails after the maximum attempts with a readable message
     const refused = await api(`/${poisoned.export_id}/download`, { token });
     assert.equal(refused.body.error.code, "export_failed");
   } finally {
-    await cure();
+    await restoreRendering();
   }
   const retried = await api(`/${poisoned.export_id}/retry`, { token, method: "POST" });
   assert.equal(retried.status, 202);
@@ -229,26 +231,7 @@ dbTest("a poison export fails after the maximum attempts with a readable message
   assert.equal((await download(completed)).response.status, 200);
 });
 
-/** Makes generation of one export always fail, by wrapping the render function. */
-async function poison(exportLogId: string): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`alter function exports_internal.render_batch(uuid, integer, integer, integer) rename to render_batch_unpoisoned`;
-    await tx.unsafe(`
-      create function exports_internal.render_batch(p_id uuid, p_first integer, p_last integer, p_before integer)
-      returns table (body text, rendered integer, skipped integer) language plpgsql as $$
-      begin
-        if p_id = '${exportLogId}' then raise exception 'poisoned for the test'; end if;
-        return query select * from exports_internal.render_batch_unpoisoned(p_id, p_first, p_last, p_before);
-      end $$`);
-  });
-}
 
-async function cure(): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`drop function exports_internal.render_batch(uuid, integer, integer, integer)`;
-    await tx`alter function exports_internal.render_batch_unpoisoned(uuid, integer, integer, integer) rename to render_batch`;
-  });
-}
 
 // deno-lint-ignore no-explicit-any
 async function waitUntil(token: string, exportId: string, done: (log: any) => boolean) {
