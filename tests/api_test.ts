@@ -26,6 +26,7 @@ async function createExport(token: string, body: unknown = { format: "jsonl" }) 
   return response.body;
 }
 
+// deno-lint-ignore no-explicit-any -- JSON bodies of many shapes; tests assert on them
 function assertError(response: { status: number; body: any }, status: number, code: string) {
   assert.equal(response.status, status, JSON.stringify(response.body));
   assert.equal(response.body?.error?.code, code, JSON.stringify(response.body));

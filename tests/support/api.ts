@@ -31,6 +31,7 @@ export interface ApiResponse<T = Record<string, unknown>> {
 }
 
 /** Calls the API with fetch and reads the whole (JSON) response. */
+// deno-lint-ignore no-explicit-any -- JSON bodies of many shapes; tests assert on them
 export async function api<T = Record<string, any>>(path: string, call: ApiCall = {}): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...call.headers };
   if (call.token) headers["Authorization"] = `Bearer ${call.token}`;
