@@ -99,6 +99,9 @@ async function fingerprint(sql: postgres.Sql): Promise<string> {
   return value;
 }
 
+/** Thrown to roll a transaction back on purpose. */
+class RolledBack extends Error {}
+
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
@@ -228,6 +231,34 @@ Deno.test({
         assert.match(again.output, /up to date/i);
         assert.equal(await fingerprint(sql), before);
       });
+
+      await t.step(
+        "the SQL in docs/deploy.md and docs/operations.md runs on the pushed database",
+        async () => {
+          let ran = 0;
+          for (const doc of ["deploy.md", "operations.md"]) {
+            const text = await Deno.readTextFile(new URL(`../docs/${doc}`, import.meta.url));
+            for (const [, written] of text.matchAll(/```sql\n([\s\S]*?)```/g)) {
+              // Placeholders with a harmless value are filled in; the block runs in a
+              // transaction of its own here, so its own begin/commit lines are left out.
+              const block = written
+                .replaceAll("<export_id>", crypto.randomUUID())
+                .replaceAll("<ref>", "abcdefghijklmnopqrst")
+                .replace(/^\s*(begin|commit);\s*$/gm, "");
+              if (/<[A-Za-z][A-Za-z_ ]*>/.test(block)) continue; // e.g. <service_role JWT>
+              await sql.begin(async (tx) => {
+                await tx.unsafe(block);
+                await tx`select 1`; // the block left the transaction usable
+                throw new RolledBack();
+              }).catch((error) => {
+                if (!(error instanceof RolledBack)) throw new Error(`${doc}: ${error}\n${block}`);
+              });
+              ran++;
+            }
+          }
+          assert.ok(ran >= 6, `only ${ran} SQL blocks ran`);
+        },
+      );
 
       const userId = crypto.randomUUID();
       await sql`insert into auth.users (id, aud, role, email)
