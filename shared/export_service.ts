@@ -384,9 +384,12 @@ export class ExportService {
       await enforceUserLimits(tx, userId, settings, { countRequest: false });
       await tx`
         update exports_internal.export_jobs
-           set attempts = 0, processed = 0, skipped = 0, lease_token = null,
-               lease_expires_at = null, last_error = null
+           set attempts = 0, processed = 0, rendered = 0, skipped = 0, chunks_written = 0,
+               content_hash = null, lease_token = null, lease_expires_at = null, worker = null,
+               last_error = null
          where export_log_id = ${visible.id}`;
+      // A retry starts the file from scratch: nothing of an earlier attempt may be reused.
+      await tx`delete from exports_internal.export_chunks where export_log_id = ${visible.id}`;
       const [row] = await tx<LogRow[]>`
         update public.export_logs l
            set status = 'queued', error_message = null, file_size = null, file_url = null,

@@ -251,3 +251,41 @@ async function waitUntil(token: string, exportId: string, done: (log: any) => bo
   }
   throw new Error(`export ${exportId} never reached the expected state`);
 }
+
+dbTest("retry of an export that failed after some batches rebuilds the whole file from scratch", async () => {
+  const userId = await createUser();
+  for (let i = 0; i < 3; i++) {
+    await createConversation(userId, { title: `C${i}`, created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
+  }
+  const token = await userToken(userId);
+  const restoreSettings = await withSettings({ batch_size: 1, processing_paused: true });
+  let created: { id: string; export_id: string };
+  try {
+    created = (await api("", { token, body: { format: "json" } })).body as typeof created;
+  } finally {
+    await sql`update exports_internal.settings set processing_paused = false`;
+  }
+  try {
+    // One batch succeeds, then generation fails until the export is given up.
+    const [claim] = await sql<{ export_log_id: string; lease_token: string }[]>`
+      select * from exports_internal.claim_next_export('test', ${created.id}::uuid)`;
+    const [{ outcome }] = await sql`
+      select exports_internal.generate_next_batch(${claim.export_log_id}, ${claim.lease_token}) as outcome`;
+    assert.equal(outcome, "continue");
+    const restoreRendering = await wrapRendering(userId, { fail: true });
+    try {
+      await sql`update exports_internal.export_jobs set lease_expires_at = now() - interval '1 second'
+                where export_log_id = ${created.id}`;
+      await waitUntil(token, created.export_id, (log) => log.status === "failed");
+    } finally {
+      await restoreRendering();
+    }
+    assert.equal((await api(`/${created.export_id}/retry`, { token, method: "POST" })).status, 202);
+    const completed = await waitUntil(token, created.export_id, (log) => log.status === "completed");
+    const document = JSON.parse(new TextDecoder().decode((await download(completed)).bytes));
+    assert.equal(document.conversation_count, 3);
+    assert.deepEqual(document.conversations.map((c: { title: string }) => c.title), ["C0", "C1", "C2"]);
+  } finally {
+    await restoreSettings();
+  }
+});
