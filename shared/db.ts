@@ -110,12 +110,49 @@ export function withService<T>(sql: Sql, work: (tx: Tx) => Promise<T>): Promise<
   return runTransaction(sql, work);
 }
 
+/**
+ * Runs `work` in a transaction. A replayed termination notice raised before `work` started (at
+ * BEGIN) is retried once: nothing ran, so retrying is safe even for writes. postgres.js 3.4.x replays a
+ * dead connection's error onto the first query after it reconnects (porsager/postgres#1223),
+ * which would otherwise turn the first request after a database restart into a 503.
+ */
 async function runTransaction<T>(sql: Sql, work: (tx: Tx) => Promise<T>): Promise<T> {
-  try {
-    return await sql.begin((tx) => work(tx as Tx)) as T;
-  } catch (error) {
-    throw translateDatabaseError(error);
+  for (let attempt = 1;; attempt++) {
+    let started = false;
+    try {
+      return await sql.begin((tx) => {
+        started = true;
+        return work(tx as Tx);
+      }) as T;
+    } catch (error) {
+      if (!started && attempt === 1 && isReplayedTermination(error)) continue;
+      throw translateDatabaseError(error);
+    }
   }
+}
+
+/**
+ * Runs one idempotent statement, retrying once on a connection error (see runTransaction: a
+ * pooled connection may replay a stale error after the database restarted). Only for statements
+ * that are safe to run twice: reads, and writes that set the same value again.
+ */
+export async function idempotentWithReconnect<T>(statement: () => Promise<T>): Promise<T> {
+  try {
+    return await statement();
+  } catch (error) {
+    if (!isReplayedTermination(error)) throw error;
+    return await statement();
+  }
+}
+
+/**
+ * The server's "terminating connection" notice (57P01/57P02), which postgres.js may deliver late
+ * to the next query. Refused or timed-out connections are not retried: while the database is
+ * down a retry only adds to the driver's reconnect backoff.
+ */
+function isReplayedTermination(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === SQLSTATE.ADMIN_SHUTDOWN || code === SQLSTATE.CRASH_SHUTDOWN;
 }
 
 const CONNECTION_ERROR_CODES = new Set([

@@ -4,7 +4,7 @@
  * stream reads each slice with its own short query as the client asks for more, so a slow
  * client holds no database connection and no file is ever held whole in memory.
  */
-import { type Sql, type UserClaims, withService, withUser } from "./db.ts";
+import { idempotentWithReconnect, type Sql, type UserClaims, withService, withUser } from "./db.ts";
 import type { ExportFormat } from "./export_config.ts";
 import {
   ExportExpiredError,
@@ -203,7 +203,8 @@ export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId:
         if (!chunk) throw new Error("The file has no chunk at this position");
         const within = position - chunk.offset;
         const length = Math.min(SLICE_BYTES, chunk.length - within, range.end - position + 1);
-        const [row] = await sql<{ bytes: Uint8Array }[]>`
+        // Renewing the lease and reading a slice are both safe to repeat.
+        const [row] = await idempotentWithReconnect(() => sql<{ bytes: Uint8Array }[]>`
           with renewed as (
             update exports_internal.active_downloads
                set lease_expires_at = now() + make_interval(secs => ${SLOT_LEASE_SECONDS})
@@ -211,7 +212,7 @@ export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId:
           )
           select substring(data from ${within + 1} for ${length}) as bytes
             from exports_internal.export_chunks
-           where export_log_id = ${file.exportLogId} and chunk_number = ${chunk.chunkNumber}`;
+           where export_log_id = ${file.exportLogId} and chunk_number = ${chunk.chunkNumber}`);
         if (!row || row.bytes.byteLength !== length) throw new Error("The file is gone");
         position += length;
         controller.enqueue(row.bytes);

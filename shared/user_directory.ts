@@ -2,7 +2,7 @@
  * Answers whether a verified token's `sub` names an existing user. Positive answers are cached
  * briefly: a deleted user's data is gone by cascade anyway, and this saves a query per request.
  */
-import type { Sql } from "./db.ts";
+import { idempotentWithReconnect, type Sql } from "./db.ts";
 
 const CACHE_MILLISECONDS = 30_000;
 const CACHE_ENTRIES = 10_000;
@@ -19,7 +19,7 @@ export function createUserDirectory(sql: Sql): UserDirectory {
     exists: async (userId) => {
       const until = seen.get(userId);
       if (until !== undefined && until > Date.now()) return true;
-      const rows = await sql`select 1 from auth.users where id = ${userId}`;
+      const rows = await idempotentWithReconnect(() => sql`select 1 from auth.users where id = ${userId}`);
       if (rows.length === 0) {
         seen.delete(userId);
         return false;

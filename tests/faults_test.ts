@@ -479,22 +479,14 @@ dbTest(
           if (recovered !== 200) await sleep(200);
         }
         assert.equal(recovered, 200, "the API recovers once Postgres is back");
-        // Every pooled connection of the function must be used again before the next tests.
-        // postgres.js 3.4.9 replays a killed backend's 57P01 onto the first query of the
-        // reconnected connection (porsager/postgres#1223; fix proposed in #1215), so a connection
-        // that had a query in flight at the shutdown fails one more request, with 503. Requests
-        // are held on a table lock until all the pool's connections are live and waiting; up to
-        // one late 503 per connection is tolerated, and then every request must succeed.
+        // Every pooled connection of the function is used again, concurrently (requests held on
+        // a table lock until all the pool's connections are live). postgres.js 3.4.9 replays a
+        // killed backend's 57P01 onto the first query of a reconnected connection
+        // (porsager/postgres#1223); shared/db.ts retries that once when nothing has run yet, so
+        // no request may fail once Postgres is back.
         const late = await holdEveryPooledConnection(() => api(`/${big.export_id}`, { token }));
         console.log(`requests that failed after Postgres was back: ${late.length}`);
-        for (const answer of late) {
-          assert.equal(answer.status, 503, JSON.stringify(answer.body));
-          assert.equal(answer.body.error.code, "unavailable");
-        }
-        assert.ok(
-          late.length <= FUNCTION_POOL_SIZE,
-          `at most one per pooled connection: ${late.length}`,
-        );
+        assert.deepEqual(late.map((answer) => answer.body), [], "no late 503 after recovery");
         const after = await Promise.all(
           Array.from({ length: FUNCTION_POOL_SIZE }, () => api(`/${big.export_id}`, { token })),
         );
