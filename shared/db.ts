@@ -119,16 +119,51 @@ export function withService<T>(sql: Sql, work: (tx: Tx) => Promise<T>): Promise<
 async function runTransaction<T>(sql: Sql, work: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1;; attempt++) {
     let started = false;
+    const state = { ended: false };
     try {
       return await sql.begin((tx) => {
         started = true;
-        return work(tx as Tx);
+        return work(guardTransaction(tx as Tx, state));
       }) as T;
     } catch (error) {
       if (!started && attempt === 1 && isReplayedTermination(error)) continue;
       throw translateDatabaseError(error);
+    } finally {
+      state.ended = true;
     }
   }
+}
+
+/**
+ * postgres.js rejects `begin` when the connection drops but lets the callback run on, and the
+ * callback's next statement would go to the same connection object: once the pool reconnects
+ * it, that statement would run outside the transaction, without `set local role`, as the owner.
+ * So a transaction handle refuses every statement once its transaction has ended.
+ */
+function guardTransaction(tx: Tx, state: { ended: boolean }): Tx {
+  const refuseIfEnded = () => {
+    if (state.ended) {
+      throw Object.assign(new Error("The transaction has ended; no further statement may run in it"), {
+        code: "CONNECTION_ENDED",
+      });
+    }
+  };
+  return new Proxy(tx, {
+    apply(target, thisArg, args) {
+      refuseIfEnded();
+      return Reflect.apply(target, thisArg, args);
+    },
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property === "unsafe" && typeof value === "function") {
+        return (...args: unknown[]) => {
+          refuseIfEnded();
+          return value.apply(target, args);
+        };
+      }
+      return value;
+    },
+  });
 }
 
 /**
