@@ -255,10 +255,11 @@ end
 $$;
 
 -- The pg_cron driver. A cron command runs as one transaction, so this is a procedure that
--- commits after every batch: checkpoints and lease renewals are durable as it goes.
+-- commits after every batch: checkpoints and lease renewals are durable as it goes. It has no
+-- SET clause (a procedure with one cannot COMMIT); every name in it is schema-qualified, and
+-- the functions it calls set their own search_path.
 create procedure exports_internal.process_exports(p_time_budget interval default interval '50 seconds')
 language plpgsql
-set search_path = ''
 as $$
 declare
   deadline timestamptz := clock_timestamp() + p_time_budget;
