@@ -4,6 +4,7 @@
  * stream reads each slice with its own short query as the client asks for more, so a slow
  * client holds no database connection and no file is ever held whole in memory.
  */
+import { Buffer } from "node:buffer";
 import { idempotentWithReconnect, type Sql, type UserClaims, withService, withUser } from "./db.ts";
 import type { ExportFormat } from "./export_config.ts";
 import {
@@ -203,19 +204,22 @@ export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId:
         if (!chunk) throw new Error("The file has no chunk at this position");
         const within = position - chunk.offset;
         const length = Math.min(SLICE_BYTES, chunk.length - within, range.end - position + 1);
-        // Renewing the lease and reading a slice are both safe to repeat.
-        const [row] = await idempotentWithReconnect(() => sql<{ bytes: Uint8Array }[]>`
+        // Renewing the lease and reading a slice are both safe to repeat. postgres.js reads
+        // every column as text, and bytea as text is hex (twice the bytes, slow to decode):
+        // base64 is a third the size of hex on the wire and decodes natively.
+        const [row] = await idempotentWithReconnect(() => sql<{ base64: string }[]>`
           with renewed as (
             update exports_internal.active_downloads
                set lease_expires_at = now() + make_interval(secs => ${SLOT_LEASE_SECONDS})
              where id = ${slotId}
           )
-          select substring(data from ${within + 1} for ${length}) as bytes
+          select encode(substring(data from ${within + 1} for ${length}), 'base64') as base64
             from exports_internal.export_chunks
            where export_log_id = ${file.exportLogId} and chunk_number = ${chunk.chunkNumber}`);
-        if (!row || row.bytes.byteLength !== length) throw new Error("The file is gone");
+        const bytes: Uint8Array | null = row ? Buffer.from(row.base64, "base64") : null;
+        if (!bytes || bytes.byteLength !== length) throw new Error("The file is gone");
         position += length;
-        controller.enqueue(row.bytes);
+        controller.enqueue(bytes);
       } catch (error) {
         release();
         controller.error(error);
