@@ -21,12 +21,17 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ValidationError } from "../shared/errors.ts";
 import {
+  ConversationStatusSchema,
+  ConversationTierSchema,
+  ExportFormatSchema,
+  ExportScopeSchema,
+  JsonlTemplateSchema,
   MAX_REPORTED_ISSUES,
   type ParsedExportRequest,
   parseExportRequest,
 } from "../shared/export_config.ts";
 import { MAX_BODY_BYTES } from "../shared/http.ts";
-import { parseListQuery } from "../shared/list_query.ts";
+import { EXPORT_STATUSES, parseListQuery } from "../shared/list_query.ts";
 import { api, type ApiCall, type ApiResponse, exportsUrl } from "./support/api.ts";
 import {
   countExportRows,
@@ -59,20 +64,12 @@ const CODE_OF_STATUS: Record<number, string[]> = {
   429: ["too_many_exports"],
 };
 
-const FORMATS = ["json", "jsonl", "csv", "markdown"] as const;
-const SCOPES = ["all", "filtered", "selected"] as const;
-const TEMPLATES = ["openai", "sharegpt", "alpaca"] as const;
-const TIERS = ["template", "scenario", "edge_case"] as const;
-const CONVERSATION_STATUSES = [
-  "draft",
-  "generated",
-  "pending_review",
-  "approved",
-  "rejected",
-  "needs_revision",
-  "failed",
-] as const;
-const EXPORT_STATUSES = ["queued", "processing", "completed", "failed", "expired"] as const;
+// The vocabularies, from the server's own schemas (one definition of each).
+const FORMATS = ExportFormatSchema.options;
+const SCOPES = ExportScopeSchema.options;
+const TEMPLATES = JsonlTemplateSchema.options;
+const TIERS = ConversationTierSchema.options;
+const CONVERSATION_STATUSES = ConversationStatusSchema.options;
 const INCLUDE_FLAGS = [
   "includeMetadata",
   "includeQualityScores",
