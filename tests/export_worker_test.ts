@@ -27,6 +27,11 @@ const sql = testSql();
  * server (its child: other checkouts may run servers of their own), in bytes.
  */
 function exportsFunctionRss(): number | null {
+  return exportsFunctionProcess()?.rss ?? null;
+}
+
+/** The `exports` function's process of this test run: its PID and resident memory in bytes. */
+function exportsFunctionProcess(): { pid: number; rss: number } | null {
   const server = Deno.env.get("FUNCTIONS_SERVER_PID");
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
@@ -36,7 +41,7 @@ function exportsFunctionRss(): number | null {
       const status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
       if (server && /PPid:\s+(\d+)/.exec(status)?.[1] !== server) continue;
       const kb = /VmRSS:\s+(\d+) kB/.exec(status);
-      if (kb) return Number(kb[1]) * 1024;
+      if (kb) return { pid: Number(entry.name), rss: Number(kb[1]) * 1024 };
     } catch {
       // the process went away
     }
@@ -56,9 +61,9 @@ async function attempts(exportLogId: string): Promise<number> {
   return attempts;
 }
 
-dbTest("an export of 5,000 conversations × 8 turns is built in several batches and downloads whole, with flat server memory", async () => {
+dbTest("an export of 5,000 conversations × 8 turns (~160 MB) is built in several batches and downloads whole, with flat server memory", async () => {
   const userId = await createUser();
-  await seedConversations(userId, 5_000, { turns: 8, contentLength: 2_000 });
+  await seedConversations(userId, 5_000, { turns: 8, contentLength: 4_000 });
   const token = await userToken(userId);
   const log = await exportAndWait(token, { format: "jsonl", config: { includeMetadata: false } }, 300);
   assert.equal(log.status, "completed", JSON.stringify(log));
@@ -66,7 +71,9 @@ dbTest("an export of 5,000 conversations × 8 turns is built in several batches 
   const numbers = await chunkNumbers(log.id);
   assert.ok(numbers.length >= 5 + 2, `several batch chunks plus header and footer: ${numbers.length}`);
 
+  const processBefore = exportsFunctionProcess();
   const before = exportsFunctionRss();
+  const started = performance.now();
   const response = await fetch(log.file_url);
   assert.equal(response.status, 200);
   let bytes = 0;
@@ -85,13 +92,17 @@ dbTest("an export of 5,000 conversations × 8 turns is built in several batches 
   assert.equal(lines, 5_000);
   console.log(
     `RSS of the exports function: before ${(before! / 2 ** 20).toFixed(1)} MiB, peak ${(peak / 2 ** 20).toFixed(1)} MiB, ` +
-      `after ${(after! / 2 ** 20).toFixed(1)} MiB, for a file of ${(bytes / 2 ** 20).toFixed(1)} MiB`,
+      `after ${(after! / 2 ** 20).toFixed(1)} MiB, for a file of ${(bytes / 2 ** 20).toFixed(1)} MiB ` +
+      `downloaded in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   assert.ok(before !== null && after !== null, "the exports function process was found");
-  // Garbage from streamed slices raises RSS until the collector runs (more so on a loaded
-  // machine), but holding the ~80 MB file whole would take the growth past this bound.
-  assert.ok(bytes > 75 * 2 ** 20, `the file is large enough to tell: ${bytes} bytes`);
-  assert.ok(peak - before! < 64 * 2 ** 20, `memory grew by ${peak - before!} bytes for a ${bytes}-byte file`);
+  // The local functions server caps each function's heap as the edge runtime caps its memory,
+  // so the collector keeps resident memory at a plateau whatever the file size; a function that
+  // held the ~160 MB file would pass the edge limit, or hit its heap cap, crash, and be
+  // restarted under another PID.
+  assert.ok(bytes > 150 * 2 ** 20, `the file is large enough to tell: ${bytes} bytes`);
+  assert.equal(exportsFunctionProcess()?.pid, processBefore?.pid, "the function process survived");
+  assert.ok(peak < 256 * 2 ** 20, `peak ${peak} bytes stays under the edge runtime's 256 MB`);
 });
 
 dbTest("a worker SIGKILLed mid-batch loses nothing: another completes the export, identical and without duplicate chunks", async () => {
