@@ -53,9 +53,10 @@ DENO="$PROJECT_ROOT/node_modules/.bin/deno"
 SUPABASE="$PROJECT_ROOT/node_modules/.bin/supabase"
 
 # Runs a command as the postgres OS user: initdb and pg_ctl refuse to run as root.
+# It starts from / because the checkout may sit in a folder the postgres user cannot enter.
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi

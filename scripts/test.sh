@@ -97,5 +97,8 @@ if [ "$deno_status" -ne 0 ] && [ "$deno_failed" -eq 0 ]; then deno_failed=1; fi
 passed=$((passed + deno_passed))
 failed=$((failed + deno_failed))
 
+# Clean up first, so that the summary is the last line printed.
+cleanup
+trap - EXIT
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -80,5 +80,8 @@ check "pg_cron recorded a succeeded expire-exports run that started after the re
                 where j.jobname = 'expire-exports' and d.status = 'succeeded'
                   and d.start_time >= pg_postmaster_start_time()")" "t"
 
+# Clean up first, so that the summary is the last line printed.
+cleanup
+trap - EXIT
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
