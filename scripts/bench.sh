@@ -30,8 +30,9 @@ results="$(mktemp -d)"
 cleanup() {
   stop_functions_server
   cluster_stop "$bench_dir" || true
-  # BENCH_KEEP_RESULTS=<dir> keeps the raw results (JSON) for a look at them afterwards.
-  if [ -n "${BENCH_KEEP_RESULTS:-}" ]; then mkdir -p "$BENCH_KEEP_RESULTS" && cp "$results"/*.json "$BENCH_KEEP_RESULTS"/; fi
+  # BENCH_KEEP_RESULTS=<dir> keeps the raw results (JSON, and the timings) for a look at them
+  # afterwards, or to rebuild the report from them with report.ts.
+  if [ -n "${BENCH_KEEP_RESULTS:-}" ]; then mkdir -p "$BENCH_KEEP_RESULTS" && cp "$results"/*.json "$results"/*.jsonl "$BENCH_KEEP_RESULTS"/; fi
   rm -rf "$bench_dir" "$results"
 }
 trap cleanup EXIT
@@ -67,7 +68,6 @@ update exports_internal.settings
        max_stored_bytes = 1000000000000000;
 SQL
 psql_url "$url" -f "$PROJECT_ROOT/scripts/bench/floor_views.sql" >/dev/null
-psql_url "$url" -f "$PROJECT_ROOT/scripts/bench/proposals.sql" >/dev/null
 psql_url "$url" -At >"$results/database.json" <<'SQL'
 select json_build_object('version', version(), 'shared_buffers', current_setting('shared_buffers'),
                          'batch_size', (select batch_size from exports_internal.settings));

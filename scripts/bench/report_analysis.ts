@@ -60,12 +60,25 @@ function downloadSection(r: Results, failing: Target[]): string[] {
   const d = r.large.download;
   const rate = (ms: number) => mb(d.bytes / (ms / 1000));
   const out = ["### Case 2: download", "", `- ${t.what}: ${t.measured}, target ${t.target}.`, ""];
-  if (!p) return out;
+  if (!p || p.sliceQueriesMs === undefined) return out;
+  const decoder = p.nativeDecoder ? "`Uint8Array.fromBase64`" : "`Buffer.from(…, \"base64\")`";
+  const proxyMs = Math.max(0, d.httpMedianMs - p.directToFunctionMs);
+  const serveMs = Math.max(0, p.directToFunctionMs - p.sliceQueriesMs);
+  const decodeMs = p.decodeOnlyMs;
+  const queriesMs = Math.max(0, p.sliceQueriesMs - decodeMs);
+  const parts: [string, number][] = [
+    ["the slice queries (a round trip each, base64 text through postgres.js)", queriesMs],
+    ["decoding the base64", decodeMs],
+    ["serving the stream from the function (Deno.serve, one pull per slice)", serveMs],
+    ["the proxy hop of the local functions server", proxyMs],
+  ];
+  const [largestName, largestMs] = [...parts].sort((a, b) => b[1] - a[1])[0];
   out.push(
     `Where the time goes, on the same ${mb(p.bytes)} MB file (${
       n(p.slices)
     } slices of 512 KiB, each read by its ` +
-      "own query, as `streamFile` in `shared/download.ts` does):",
+      "own query as `encode(substring(…), 'base64')` and decoded with `decodeBase64` (" + decoder +
+      "), as `streamFile` in `shared/download.ts` does):",
     "",
     "| path | s | MB/s |",
     "| --- | --- | --- |",
@@ -75,39 +88,33 @@ function downloadSection(r: Results, failing: Target[]): string[] {
     `| the same, straight to the exports function's own port (no proxy hop) | ${
       s(p.directToFunctionMs)
     } | ${rate(p.directToFunctionMs)} |`,
-    `| the slice queries alone, as streamFile runs them (postgres.js; bytea arrives as hex text) | ${
-      s(p.sliceQueriesHexMs)
-    } | ${rate(p.sliceQueriesHexMs)} |`,
-    `| of which decoding the hex: \`Buffer.from(hex, "hex")\` of as many 512 KiB slices, alone | ${
-      s(p.hexDecodeOnlyMs)
-    } | ${rate(p.hexDecodeOnlyMs)} |`,
-    `| the slice queries fetching base64 text instead (\`encode(substring(…), 'base64')\`, decoded with \`Buffer.from(…, "base64")\`) | ${
-      s(p.sliceQueriesBase64Ms)
-    } | ${rate(p.sliceQueriesBase64Ms)} |`,
+    `| the slice queries alone, as streamFile runs them (postgres.js, base64 text, decoded) | ${
+      s(p.sliceQueriesMs)
+    } | ${rate(p.sliceQueriesMs)} |`,
+    `| the same queries, the text left undecoded | ${s(p.sliceQueriesNoDecodeMs)} | ${
+      rate(p.sliceQueriesNoDecodeMs)
+    } |`,
+    `| decoding alone: \`decodeBase64\` of as many 512 KiB slices of Postgres's base64 | ${
+      s(p.decodeOnlyMs)
+    } | ${rate(p.decodeOnlyMs)} |`,
+    `| Postgres alone: reading and base64-encoding every slice in one statement, nothing sent | ${
+      s(p.postgresEncodeMs)
+    } | ${rate(p.postgresEncodeMs)} |`,
     `| \`COPY … TO STDOUT\` of the stored bytes (psql), median | ${s(d.copyMedianMs)} | ${
       rate(d.copyMedianMs)
     } |`,
     "",
-    "What limits it: the slice queries themselves, as postgres.js runs them — they take " +
-      `${s(p.sliceQueriesHexMs)} s of the download's ${
-        s(d.httpMedianMs)
-      } s. postgres.js reads every column in ` +
-      "text format, so each 512 KiB slice of bytea crosses the connection as 1 MiB of hex, is read into a string " +
-      "and decoded with Node's `Buffer.from(…, \"hex\")`, which in Deno's Node compatibility layer runs at about " +
-      `${rate(p.hexDecodeOnlyMs)} MB/s (${
-        s(p.hexDecodeOnlyMs)
-      } s for this file on its own). The proxy hop of the ` +
-      "local functions server is the difference between the first two rows (on Supabase the platform's gateway " +
-      `stands there instead). Postgres is not the limit: COPY reads the same chunks at ${
-        rate(d.copyMedianMs)
-      } MB/s.`,
-    "",
-    "Proposed change (in `shared/download.ts`, outside this issue): select each slice as " +
-      "`encode(substring(data from … for …), 'base64')` and decode it with `Buffer.from(text, \"base64\")` (or " +
-      `\`Uint8Array.fromBase64\`): the slice queries then take ${
-        s(p.sliceQueriesBase64Ms)
-      } s instead of ` +
-      `${s(p.sliceQueriesHexMs)} s for this file. Slices stay 512 KiB, so memory stays flat.`,
+    `Of the download's ${s(d.httpMedianMs)} s: ` +
+      parts.map(([name, ms]) => `${name} ${s(ms)} s`).join(", ") +
+      " (each the difference of two rows above; the decoding measured alone). " +
+      `What limits it: ${largestName}, ${s(largestMs)} s. ` +
+      "The slices are read one at a time, each by its own query when the client asks for more, so every slice " +
+      "waits for a full round trip. Postgres reading and base64-encoding the slices takes " +
+      `${s(p.postgresEncodeMs)} s of the queries' ${s(queriesMs)} s on its own (one statement over the whole ` +
+      "file); the rest is the round trip per slice and postgres.js reading 4/3 of the bytes as text. " +
+      `COPY sends the raw bytes in binary in one statement at ${rate(d.copyMedianMs)} MB/s. ` +
+      "The proxy hop of the local functions server is the difference between the " +
+      "first two rows (on Supabase the platform's gateway stands there instead).",
     "",
   );
   return out;
@@ -127,23 +134,31 @@ function memorySection(r: Results, failing: Target[]): string[] {
     const smallBytes = r.small.download.bytes * r.small.download.httpMs.length;
     const largeBytes = r.large.download.bytes * (r.large.download.httpMs.length + 1);
     const lastSmall = steady.smallPeaksBytes.at(-1)!;
+    const maxSmall = Math.max(...steady.smallPeaksBytes);
     out.push(
-      "What limits it: the exports function keeps no file in memory (it streams 512 KiB slices), but its heap " +
-        "grows with the bytes it has streamed since it started, until V8 settles on a heap size: each slice " +
-        "leaves a 1 MiB hex string and a 512 KiB buffer as garbage (see case 2), which V8 collects in its own " +
-        `time. The small phase streamed ${mb(smallBytes)} MB, the large one ${
-          mb(largeBytes)
-        } MB. On the warmed ` +
-        `process, the small file's peak rises to ${
-          mib(lastSmall)
+      "What limits it: the exports function keeps no file in memory (it streams 512 KiB slices, each decoded " +
+        "from base64 and handed on), but every slice leaves its text and bytes as garbage, and V8 lets the heap " +
+        "grow before it collects. The local functions server runs each function with " +
+        "`--v8-flags=--max-old-space-size=150`, as the edge runtime caps a function's memory: the heap grows " +
+        "with the bytes streamed until it nears that cap, and from there the resident size stays on a plateau. " +
+        `The small phase streamed ${mb(smallBytes)} MB and peaked at ${
+          mib(r.small.memory.exportsFunctionPeakRssBytes)
+        } MiB; the large one streamed ${mb(largeBytes)} MB and peaked at ${
+          mib(r.large.memory.exportsFunctionPeakRssBytes)
+        } MiB` +
+        (r.small.memory.exportsFunctionPeakRssBytes < 0.9 * maxSmall
+          ? ", the small phase ending before the heap reached its plateau. "
+          : ". ") +
+        `On the warmed process, the small file's peaks are ${
+          steady.smallPeaksBytes.map(mib).join(", ")
         } MiB over ${steady.smallPeaksBytes.length} ` +
         `downloads and the large file's is ${mib(steady.largePeakBytes)} MiB: ` +
-        `${x(steady.largePeakBytes / lastSmall)}× for a file ${
+        `${x(steady.largePeakBytes / maxSmall)}× for a file ${
           x(r.large.download.bytes / r.small.download.bytes)
-        }× ` +
-        "the size. Memory is bounded, well under the 256 MiB limit, and does not follow the file size; the " +
-        "ratio of the phases' peaks measures how far each phase got in growing the heap. Fetching slices as " +
-        "base64 (case 2's proposal) would also shrink the largest garbage, 0.7 MiB of text per slice in place of 1 MiB.",
+        }× the size. ` +
+        "Memory is bounded by the heap cap, under the 256 MiB limit, and does not follow the file size; the ratio " +
+        "of the phases' peaks measures how far the small phase got towards the plateau, not a leak (a leak would " +
+        "end the function at the cap).",
       "",
     );
   }
@@ -219,7 +234,9 @@ function expirySection(r: Results, failing: Target[]): string[] {
     "",
     `- ${t.what}: ${t.measured}, target ${t.target}.`,
     "",
-    `The plan of its UPDATE at ${n(r.expiryLarge.rows)} rows, with nothing due:`,
+    `The plan of one batch of it (EXPLAIN (ANALYZE, BUFFERS), jit off as the function sets it) at ${
+      n(r.expiryLarge.rows)
+    } rows, with nothing due:`,
     "",
     ...fence(planOnly(r.expiryLarge.nothingDue.plan)),
     "",
@@ -227,25 +244,23 @@ function expirySection(r: Results, failing: Target[]): string[] {
     "",
     ...fence(planOnly(r.expirySmall.nothingDue.plan)),
     "",
-    "What limits it: no index serves `status = 'completed' and expires_at <= now()` together. The planner either " +
-    "reads every completed export (`idx_export_logs_status`, then each heap page) to find none due, or walks " +
-    "`idx_export_logs_expires_at` over every expired export (expired rows keep their past `expires_at`); either " +
-    "way the work grows with the table.",
-    "",
-    "Proposed change (a migration; `scripts/bench/proposals.sql` has the function as measured): a partial " +
-    "index on `export_logs (expires_at) where status = 'completed'`, and `mark_expired_exports()` taking the due " +
-    "rows through it in `expires_at` order, 10,000 at a time, with `jit = off`. The index alone is not enough: " +
-    "the planner judges `expires_at <= now()` from every row's `expires_at`, expired ones included, expects most " +
-    "completed rows to be due and keeps reading them all; the `ORDER BY expires_at LIMIT` makes the index the " +
-    "cheaper plan whatever that estimate. With nothing due it then finds nothing in one index probe" +
-    (r.expiryLarge.proposal && r.expirySmall.proposal
-      ? `: ${r.expiryLarge.proposal.medianMs.toFixed(2)} ms at ${n(r.expiryLarge.rows)} rows and ` +
-        `${r.expirySmall.proposal.medianMs.toFixed(2)} ms at ${
-          n(r.expirySmall.rows)
-        } rows in this run ` +
-        `(${x(r.expiryLarge.proposal.medianMs / r.expirySmall.proposal.medianMs)}×), against ` +
-        `${r.expiryLarge.nothingDue.medianMs.toFixed(2)} ms now.`
-      : "."),
+    ...(r.expiryLarge.nothingDue.plan.includes("idx_export_logs_completed_expires_at")
+      ? [
+        "`mark_expired_exports()` takes the due rows through the partial index " +
+        "`idx_export_logs_completed_expires_at` (completed exports only) in `expires_at` order, 10,000 at a " +
+        "time, with `jit = off`; the plans above are its first batch. With nothing due, the large table's plan " +
+        "is one probe of that index, so what is left is the fixed cost of the call (a fresh session, a " +
+        "plpgsql call and its planning) and the machine's noise on a few milliseconds.",
+      ]
+      : [
+        "What limits it: at this size the planner does not take the partial index " +
+        "`idx_export_logs_completed_expires_at` for the function's first batch. It reads every completed export " +
+        "(`idx_export_logs_status`, then each heap page) and sorts the due ones, so the work grows with the " +
+        "table. Its estimate of due rows comes from every row's `expires_at`, expired ones included, so it " +
+        "expects most completed rows to be due; the function's `ORDER BY expires_at LIMIT 10000` makes an " +
+        "ordered walk of the index the cheaper plan only when that estimate is well above the LIMIT. " +
+        "Changing that plan belongs to the function's migration, outside this issue.",
+      ]),
     "",
   ];
 }
