@@ -46,7 +46,10 @@ ensure_node_modules() {
     log "installing npm packages (npm ci)"
     (cd "$PROJECT_ROOT" && npm ci --no-audit --no-fund >/dev/null)
   fi
-  DENO="$("$PROJECT_ROOT/node_modules/.bin/deno" eval --quiet 'console.log(Deno.execPath())')"
+  # Deno lays node_modules out again for its own use (nodeModulesDir: auto) on its first run,
+  # moving its binary: let it do so now, then resolve the binary where it stays.
+  (cd "$PROJECT_ROOT" && "$PROJECT_ROOT/node_modules/.bin/deno" install --quiet >/dev/null 2>&1) || true
+  DENO="$(cd "$PROJECT_ROOT" && "$PROJECT_ROOT/node_modules/.bin/deno" eval --quiet 'console.log(Deno.execPath())')"
 }
 
 DENO="$PROJECT_ROOT/node_modules/.bin/deno"
