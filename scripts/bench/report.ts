@@ -586,8 +586,8 @@ export async function buildReport(r: Results): Promise<string> {
       ));
       lines.push("");
       lines.push(
-        "The call is one statement in one transaction, so every row it expires stays locked from its update to " +
-          "the commit. The longest lock held is its transaction id's, polled in `pg_locks` every 10 ms from its " +
+        "The call is one transaction (its batches of 10,000 are statements inside it), so every row it expires " +
+          "stays locked from its update to the commit. The longest lock held is its transaction id's, polled in `pg_locks` every 10 ms from its " +
           "first update to its commit; a writer of a row it had already expired (found by that row's `xmax`) " +
           "waited for the commit, a writer of another row did not. Readers never wait.",
       );
