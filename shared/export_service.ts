@@ -101,6 +101,12 @@ const LOG_COLUMNS = `l.id, l.export_id, l.user_id, l."timestamp", l.format, l.co
   l.conversation_count, l.file_size, l.status, l.file_url, l.expires_at, l.error_message,
   l.created_at, l.updated_at`;
 
+// In lists, config.conversationIds (up to 10,000 ids) becomes conversationIdsCount.
+const LIST_CONFIG = `case when l.config ? 'conversationIds'
+    then (l.config - 'conversationIds') || jsonb_build_object(
+           'conversationIdsCount', jsonb_array_length(l.config -> 'conversationIds'))
+    else l.config end as config,`;
+
 interface LogRow extends Omit<ExportLog, "progress" | "skipped"> {
   processed?: number | null;
   skipped?: number | null;
@@ -292,17 +298,13 @@ export class ExportService {
       const [{ total }] = await tx<{ total: number }[]>`
         select count(*)::integer as total from public.export_logs l where ${where}`;
       const rows = await tx<LogRow[]>`
-        select ${tx.unsafe(LOG_COLUMNS.replace("l.config,", ""))},
-               case when l.config ? 'conversationIds'
-                    then (l.config - 'conversationIds') || jsonb_build_object(
-                           'conversationIdsCount', jsonb_array_length(l.config -> 'conversationIds'))
-                    else l.config end as config
+        select ${tx.unsafe(LOG_COLUMNS.replace("l.config,", LIST_CONFIG))}
           from public.export_logs l
          where ${where}
          order by l."timestamp" desc, l.id desc
          limit ${limit} offset ${(page - 1) * limit}`;
       const logs = await attachProgress(tx, rows);
-      return { logs: logs.map(reorderFields), total };
+      return { logs, total };
     });
   }
 
@@ -409,29 +411,6 @@ export class ExportService {
       return count;
     });
   }
-}
-
-/** Keeps the contract's field order in list responses (config was selected last there). */
-function reorderFields(log: ExportLog): ExportLog {
-  const { config, ...rest } = log;
-  return {
-    id: rest.id,
-    export_id: rest.export_id,
-    user_id: rest.user_id,
-    timestamp: rest.timestamp,
-    format: rest.format,
-    config,
-    conversation_count: rest.conversation_count,
-    file_size: rest.file_size,
-    status: rest.status,
-    file_url: rest.file_url,
-    expires_at: rest.expires_at,
-    error_message: rest.error_message,
-    created_at: rest.created_at,
-    updated_at: rest.updated_at,
-    progress: rest.progress,
-    skipped: rest.skipped,
-  };
 }
 
 /**

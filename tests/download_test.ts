@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { signDownloadToken } from "../shared/download_token.ts";
+import { claimNextExport, driveClaim, runStep } from "../shared/export_worker.ts";
 import { parseSigningKeys } from "../shared/env.ts";
 import { api, exportsUrl } from "./support/api.ts";
 import { createConversation, createUser, dbTest, seedConversations, testSql, withSettings } from "./support/database.ts";
@@ -239,15 +240,8 @@ async function waitUntil(token: string, exportId: string, done: (log: any) => bo
     const current = await api(`/${exportId}`, { token, headers: { Prefer: "wait=1" } });
     if (done(current.body)) return current.body;
     // Drive it here too, so the test does not wait for the minute-by-minute cron safety net.
-    await sql`select * from exports_internal.claim_next_export('test-driver', ${current.body.id}::uuid)`
-      .then(async (rows) => {
-        for (const row of rows) {
-          let outcome = "continue";
-          while (outcome === "continue") {
-            [{ outcome }] = await sql`select exports_internal.generate_next_batch(${row.export_log_id}, ${row.lease_token}) as outcome`;
-          }
-        }
-      });
+    const claim = await claimNextExport(sql, "test-driver", current.body.id);
+    if (claim) await driveClaim(sql, claim);
   }
   throw new Error(`export ${exportId} never reached the expected state`);
 }
@@ -267,11 +261,9 @@ dbTest("retry of an export that failed after some batches rebuilds the whole fil
   }
   try {
     // One batch succeeds, then generation fails until the export is given up.
-    const [claim] = await sql<{ export_log_id: string; lease_token: string }[]>`
-      select * from exports_internal.claim_next_export('test', ${created.id}::uuid)`;
-    const [{ outcome }] = await sql`
-      select exports_internal.generate_next_batch(${claim.export_log_id}, ${claim.lease_token}) as outcome`;
-    assert.equal(outcome, "continue");
+    const claim = await claimNextExport(sql, "test", created.id);
+    assert.ok(claim);
+    assert.equal(await runStep(sql, claim), "continue");
     const restoreRendering = await wrapRendering(userId, { fail: true });
     try {
       await sql`update exports_internal.export_jobs set lease_expires_at = now() - interval '1 second'
