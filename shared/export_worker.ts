@@ -4,7 +4,7 @@
  * POST), the export-worker function and the local worker loop all use this; pg_cron uses the
  * SQL procedure exports_internal.process_exports(). Any number may run at once.
  */
-import type { Sql } from "./db.ts";
+import type { Sql, Tx } from "./db.ts";
 
 /** Options of processExports. */
 export interface ProcessOptions {
@@ -33,7 +33,7 @@ export interface Claim {
  * Claims the next export (an expired lease first, else the oldest queued), or null. With
  * `only`, just that export (by its internal id) if it is claimable.
  */
-export async function claimNextExport(sql: Sql, workerId: string, only?: string): Promise<Claim | null> {
+export async function claimNextExport(sql: Sql | Tx, workerId: string, only?: string): Promise<Claim | null> {
   const [claim] = await sql<{ export_log_id: string; lease_token: string }[]>`
     select export_log_id, lease_token
       from exports_internal.claim_next_export(${workerId}, ${only ?? null}::uuid)`;

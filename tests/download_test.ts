@@ -254,14 +254,19 @@ dbTest("retry of an export that failed after some batches rebuilds the whole fil
   const token = await userToken(userId);
   const restoreSettings = await withSettings({ batch_size: 1, processing_paused: true });
   let created: { id: string; export_id: string };
+  let claim: Awaited<ReturnType<typeof claimNextExport>>;
   try {
     created = (await api("", { token, body: { format: "json" } })).body as typeof created;
   } finally {
-    await sql`update exports_internal.settings set processing_paused = false`;
+    // Unpause and claim in one transaction: the pg_cron driver, draining exports other tests
+    // left queued, would otherwise take this one in between and finish it.
+    claim = await sql.begin(async (tx) => {
+      await tx`update exports_internal.settings set processing_paused = false`;
+      return await claimNextExport(tx, "test", created.id);
+    });
   }
   try {
     // One batch succeeds, then generation fails until the export is given up.
-    const claim = await claimNextExport(sql, "test", created.id);
     assert.ok(claim);
     assert.equal(await runStep(sql, claim), "continue");
     const restoreRendering = await wrapRendering(userId, { fail: true });

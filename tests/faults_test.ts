@@ -19,7 +19,7 @@ import {
   type StepOutcome,
 } from "../shared/export_worker.ts";
 import { api, type ApiResponse } from "./support/api.ts";
-import { claimsFor, createUser, dbTest, testSql, withSettings } from "./support/database.ts";
+import { claimsFor, createUser, dbTest, testSql, withoutCronDriver, withSettings } from "./support/database.ts";
 import { download, exportAndWait, type ExportLogBody } from "./support/exports.ts";
 import { userToken } from "./support/tokens.ts";
 
@@ -94,21 +94,6 @@ function completeChunks(batches: number): number[] {
 async function expireLease(exportLogId: string): Promise<void> {
   await sql`update exports_internal.export_jobs set lease_expires_at = now() - interval '1 second'
              where export_log_id = ${exportLogId}`;
-}
-
-/**
- * Switches the pg_cron driver (process-exports) off for `work`, so the only workers are the
- * ones the test runs and kills.
- */
-async function withoutCronDriver<T>(work: () => Promise<T>): Promise<T> {
-  const setActive = (active: boolean) =>
-    sql`select cron.alter_job(jobid, active => ${active}) from cron.job where jobname = 'process-exports'`;
-  await setActive(false);
-  try {
-    return await work();
-  } finally {
-    await setActive(true);
-  }
 }
 
 /** The export as the API shows it to its owner (file_url signed, for download()). */

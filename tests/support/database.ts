@@ -117,6 +117,34 @@ export async function withSettings(
   };
 }
 
+/**
+ * Switches the pg_cron driver (process-exports) off for `work`, so the only workers are the
+ * ones the test runs. A run already in flight keeps claiming until its time budget ends, so
+ * this also waits for it to finish.
+ */
+export async function withoutCronDriver<T>(work: () => Promise<T>, sql: Sql = testSql()): Promise<T> {
+  const setActive = (active: boolean) =>
+    sql`select cron.alter_job(jobid, active => ${active}) from cron.job where jobname = 'process-exports'`;
+  await setActive(false);
+  try {
+    for (let waited = 0; await cronDriverRunning(sql); waited += 100) {
+      if (waited > 90_000) throw new Error("a pg_cron process-exports run did not finish");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return await work();
+  } finally {
+    await setActive(true);
+  }
+}
+
+async function cronDriverRunning(sql: Sql): Promise<boolean> {
+  const [{ running }] = await sql<{ running: boolean }[]>`
+    select exists (select from pg_stat_activity
+                    where query like 'call exports_internal.process_exports%'
+                      and state <> 'idle' and pid <> pg_backend_pid()) as running`;
+  return running;
+}
+
 /** Rows in export_logs for a user (as the owner), to show that a refusal wrote nothing. */
 export async function countExportRows(userId: string, sql: Sql = testSql()): Promise<number> {
   const [{ count }] = await sql<{ count: number }[]>`
