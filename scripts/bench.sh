@@ -24,8 +24,8 @@ if [ ! -f "$PROJECT_ROOT/node_modules/autocannon/package.json" ]; then
 fi
 
 bench_dir="$(stack_home)/bench-$$"
-bench_port="$(free_port $((56340 + $$ % 400)))"
-functions_port="$(free_port $((57340 + $$ % 400)))"
+bench_port="$(free_port $((27340 + $$ % 400)))"
+functions_port="$(free_port $((28340 + $$ % 400)))"
 results="$(mktemp -d)"
 cleanup() {
   stop_functions_server

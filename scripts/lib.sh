@@ -123,7 +123,9 @@ cluster_stop() {
   fi
 }
 
-# Finds a free TCP port on loopback, starting at $1.
+# Finds a free TCP port on loopback, starting at $1. Throwaway stacks start below Linux's
+# ephemeral range (32768-60999): a port there may be taken between this check and the bind by
+# the local end of any outgoing connection, such as a test's own database connections.
 free_port() {
   local port="$1"
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do

@@ -24,23 +24,27 @@ ensure_debian_packages
 ensure_node_modules
 
 test_dir="$(stack_home)/test-$$"
-test_port="$(free_port $((54340 + $$ % 400)))"
+test_port="$(free_port $((25340 + $$ % 400)))"
 logs="$(mktemp -d)"
+passed=0
+failed=0
 cleanup() {
   stop_functions_server
   cluster_stop "$test_dir" || true
   rm -rf "$test_dir" "$logs"
 }
-trap cleanup EXIT
+# A set-up step that fails still ends the run with the summary line, counting itself as failed.
+on_setup_failure() {
+  cleanup
+  echo "$passed passed, $((failed + 1)) failed"
+}
+trap on_setup_failure EXIT
 
 cluster_init "$test_dir" "$test_port"
 cluster_start "$test_dir"
 url="$(db_url "$test_port")"
 apply_platform_bootstrap "$url"
 apply_migrations "$url"
-
-passed=0
-failed=0
 
 # --- pgTAP ---------------------------------------------------------------------------------
 pgtap_status=0
@@ -66,7 +70,7 @@ log "pgTAP: $pgtap_passed passed, $pgtap_failed failed"
 
 # --- Deno ----------------------------------------------------------------------------------
 # The end-to-end tests go through the real functions server over HTTP, with test secrets.
-functions_port="$(free_port $((55340 + $$ % 400)))"
+functions_port="$(free_port $((26340 + $$ % 400)))"
 export SUPABASE_DB_URL="$url"
 export SUPABASE_URL="http://127.0.0.1:$functions_port"
 export TEST_CLUSTER_DIR="$test_dir"

@@ -13,7 +13,7 @@ ensure_debian_packages
 ensure_node_modules
 
 faults_dir="$(stack_home)/faults-$$"
-faults_port="$(free_port $((54760 + $$ % 200)))"
+faults_port="$(free_port $((25760 + $$ % 200)))"
 cleanup() {
   cluster_stop "$faults_dir" || true
   rm -rf "$faults_dir"

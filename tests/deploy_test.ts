@@ -137,7 +137,7 @@ Deno.test({
     assert.ok(base, "TEST_CLUSTER_DIR is not set: run the tests with `npm test`");
     const clusterDir = `${base}-deploy-check`;
     const created = await stackShell(
-      `port=$(free_port $((56500 + $$ % 400))); cluster_init "$1" "$port" && cluster_start "$1" && apply_platform_bootstrap "$(db_url "$port")" && echo "port=$port"`,
+      `port=$(free_port $((29500 + $$ % 400))); cluster_init "$1" "$port" && cluster_start "$1" && apply_platform_bootstrap "$(db_url "$port")" && echo "port=$port"`,
       [clusterDir],
     );
     assert.equal(created.code, 0, created.output);
