@@ -65,6 +65,16 @@ export interface SqlOptions {
   applicationName?: string;
 }
 
+/**
+ * Seconds a closed connection waits before reconnecting, after `retries` failures in the pool.
+ * postgres.js's default grows to 20 s, so after a minute-long outage part of the pool stayed
+ * away for up to 20 s once the database was back; capped at 2 s, the whole pool returns within
+ * 2 s, while a database that is down still sees at most one attempt per connection per 2 s.
+ */
+function reconnectBackoffSeconds(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2);
+}
+
 /** Creates a client. `prepare: false` because Supabase's transaction pooler needs it. */
 export function createSql(databaseUrl: string, options: SqlOptions = {}): Sql {
   return postgres(databaseUrl, {
@@ -73,6 +83,7 @@ export function createSql(databaseUrl: string, options: SqlOptions = {}): Sql {
     idle_timeout: 30,
     connect_timeout: 5,
     max_lifetime: 60 * 30,
+    backoff: reconnectBackoffSeconds,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? "lora-exports", TimeZone: "UTC" },
     types: {

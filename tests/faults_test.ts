@@ -230,6 +230,11 @@ async function holdEveryPooledConnection(
         select count(*)::integer as waiting from pg_stat_activity
          where application_name = 'exports-api' and wait_event_type = 'Lock'`;
     }
+    if (waiting !== FUNCTION_POOL_SIZE) {
+      console.log("the function's connections when the wait ended:", JSON.stringify(await sql`
+        select pid, state, wait_event_type, wait_event, backend_start, left(query, 80) as query
+          from pg_stat_activity where application_name = 'exports-api'`));
+    }
   });
   const answers = await Promise.all(pending);
   assert.equal(waiting, FUNCTION_POOL_SIZE, "every pooled connection of the function was in use");
