@@ -1,10 +1,10 @@
 /**
  * Downloads: finding the stored file (as the user through RLS, or for a signed link), the
  * contract's state checks, the per-user concurrency slots, byte ranges, and the stream. The
- * stream reads each slice with its own short query as the client asks for more, so a slow
- * client holds no database connection and no file is ever held whole in memory.
+ * stream reads each slice with its own short query as the client takes them, so a slow client
+ * holds no database connection and no file is ever held whole in memory.
  */
-import { Buffer } from "node:buffer";
+import { readChunkSlice } from "./chunk_reader.ts";
 import { idempotentWithReconnect, type Sql, type UserClaims, withService, withUser } from "./db.ts";
 import type { ExportFormat } from "./export_config.ts";
 import {
@@ -14,17 +14,6 @@ import {
   TooManyDownloadsError,
 } from "./errors.ts";
 import type { Tx } from "./db.ts";
-
-// The native decoder (V8's Uint8Array.fromBase64, which skips the line breaks Postgres puts in
-// base64) leaves far less garbage per slice than node:buffer's; Buffer is the fallback for
-// runtimes without it.
-const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array })
-  .fromBase64;
-
-/** Decodes Postgres's base64 text (with line breaks) to bytes. */
-export function decodeBase64(text: string): Uint8Array {
-  return nativeFromBase64 ? nativeFromBase64(text) : Buffer.from(text, "base64");
-}
 
 /** Content-Type per format, as the contract names them. */
 export const CONTENT_TYPES: Record<ExportFormat, string> = {
@@ -42,8 +31,11 @@ export const FILE_EXTENSIONS: Record<ExportFormat, string> = {
   markdown: "md",
 };
 
-/** Bytes read per query; small enough to keep memory flat, large enough to keep throughput. */
-export const SLICE_BYTES = 512 * 1024;
+/**
+ * Bytes read per query: large enough that the round trip per slice is small beside sending it,
+ * small enough that a download holds little memory (two slices at most).
+ */
+export const SLICE_BYTES = 2 * 1024 * 1024;
 const SLOT_LEASE_SECONDS = 60;
 
 /** One stored chunk's place in the file. */
@@ -190,46 +182,60 @@ export async function releaseDownloadSlot(sql: Sql, slotId: string): Promise<voi
   await sql`delete from exports_internal.active_downloads where id = ${slotId}`;
 }
 
+/** How often a streaming download renews its slot's lease (well inside SLOT_LEASE_SECONDS). */
+const SLOT_RENEW_MILLISECONDS = 15_000;
+
 /**
- * Streams bytes [start, end] of the file. Each pull reads one slice with one short query (and
- * renews the slot's lease); a chunk that vanished mid-stream (deleted or expired export) errors
+ * Streams bytes [start, end] of the file. Slices are read one short query each, one slice ahead
+ * of the client, so the next read overlaps the sending of the current one while a slow client
+ * still holds no database connection and only a few slices are in memory. The slot's lease is
+ * renewed every few seconds. A chunk that vanished mid-stream (deleted or expired export) errors
  * the stream, so the client sees a broken transfer, never a silently short file.
  */
 export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId: string): ReadableStream<Uint8Array> {
   let position = range.start;
   let released = false;
+  let renewedAt = Date.now();
+  let ahead: Promise<Uint8Array> | null = null;
   const release = () => {
     if (released) return;
     released = true;
     releaseDownloadSlot(sql, slotId).catch(() => {});
   };
+  const readNext = (): Promise<Uint8Array> | null => {
+    if (position > range.end) return null;
+    const chunk = file.chunks.find((c) => c.offset <= position && position < c.offset + c.length);
+    if (!chunk) return Promise.reject(new Error("The file has no chunk at this position"));
+    const offset = position - chunk.offset;
+    const length = Math.min(SLICE_BYTES, chunk.length - offset, range.end - position + 1);
+    position += length;
+    const read = readChunkSlice(sql, {
+      exportLogId: file.exportLogId,
+      chunkNumber: chunk.chunkNumber,
+      offset,
+      length,
+    }).then((bytes) => {
+      if (!bytes || bytes.byteLength !== length) throw new Error("The file is gone");
+      return bytes;
+    });
+    read.catch(() => {}); // a read ahead of a cancelled stream is never awaited
+    return read;
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        if (position > range.end) {
+        const current = ahead ?? readNext();
+        if (!current) {
           controller.close();
           release();
           return;
         }
-        const chunk = file.chunks.find((c) => c.offset <= position && position < c.offset + c.length);
-        if (!chunk) throw new Error("The file has no chunk at this position");
-        const within = position - chunk.offset;
-        const length = Math.min(SLICE_BYTES, chunk.length - within, range.end - position + 1);
-        // Renewing the lease and reading a slice are both safe to repeat. postgres.js reads
-        // every column as text, and bytea as text is hex (twice the bytes, slow to decode):
-        // base64 is a third the size of hex on the wire and decodes natively.
-        const [row] = await idempotentWithReconnect(() => sql<{ base64: string }[]>`
-          with renewed as (
-            update exports_internal.active_downloads
-               set lease_expires_at = now() + make_interval(secs => ${SLOT_LEASE_SECONDS})
-             where id = ${slotId}
-          )
-          select encode(substring(data from ${within + 1} for ${length}), 'base64') as base64
-            from exports_internal.export_chunks
-           where export_log_id = ${file.exportLogId} and chunk_number = ${chunk.chunkNumber}`);
-        const bytes = row ? decodeBase64(row.base64) : null;
-        if (!bytes || bytes.byteLength !== length) throw new Error("The file is gone");
-        position += length;
+        const bytes = await current;
+        ahead = readNext();
+        if (Date.now() - renewedAt > SLOT_RENEW_MILLISECONDS) {
+          renewedAt = Date.now();
+          await renewDownloadSlot(sql, slotId);
+        }
         controller.enqueue(bytes);
       } catch (error) {
         release();
@@ -240,4 +246,13 @@ export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId:
       release();
     },
   }, { highWaterMark: 1 });
+}
+
+/** Extends a streaming download's slot; safe to repeat. */
+function renewDownloadSlot(sql: Sql, slotId: string): Promise<unknown> {
+  return idempotentWithReconnect(() =>
+    sql`update exports_internal.active_downloads
+           set lease_expires_at = now() + make_interval(secs => ${SLOT_LEASE_SECONDS})
+         where id = ${slotId}`
+  );
 }

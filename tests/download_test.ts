@@ -139,9 +139,10 @@ dbTest("Range returns exactly the requested bytes (206); an unsatisfiable range 
 });
 
 dbTest("more than four concurrent downloads of one user is 429 too_many_downloads", async () => {
-  // A file of ~16 MB: unread streams stay open (backpressure), holding their slots.
+  // A file of ~64 MB, more than the loopback sockets and the proxy can buffer: unread streams
+  // stay open (backpressure), holding their slots.
   const userId = await createUser();
-  await seedConversations(userId, 2_000, { turns: 8, contentLength: 1_000 });
+  await seedConversations(userId, 2_000, { turns: 8, contentLength: 4_000 });
   const log = await exportAndWait(await userToken(userId), { format: "jsonl", config: { includeMetadata: false } });
   const restore = await withSettings({ max_concurrent_downloads: 4 });
   const open: Response[] = [];
