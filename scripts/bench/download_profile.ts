@@ -1,12 +1,12 @@
 /**
  * Where case 2's time goes, on the same file: the download straight from the exports function's
- * own port (without the functions server's proxy hop), the slice queries alone as streamFile
- * runs them (postgres.js, 512 KiB each, fetched as base64 text and decoded with the service's
- * own decodeBase64, i.e. the native Uint8Array.fromBase64), the same queries without decoding,
- * the decoding alone, and Postgres's own part: reading and encoding every slice in one
- * statement, nothing sent.
+ * own port (without the functions server's proxy hop), the slice reads alone as streamFile
+ * runs them (readChunkSlice: binary COPY of one SLICE_BYTES slice each, here one after another,
+ * without the read-ahead that overlaps them with sending), and Postgres's own part: reading
+ * every slice in one statement, nothing sent.
  */
-import { decodeBase64, SLICE_BYTES } from "../../shared/download.ts";
+import { readChunkSlice } from "../../shared/chunk_reader.ts";
+import { SLICE_BYTES } from "../../shared/download.ts";
 import { api } from "../../tests/support/api.ts";
 import { benchSql } from "./db.ts";
 
@@ -14,18 +14,13 @@ import { benchSql } from "./db.ts";
 export interface DownloadProfile {
   bytes: number;
   slices: number;
+  sliceBytes: number;
   /** curl straight to the exports function's port: the download without the proxy hop. */
   directToFunctionMs: number;
-  /** The slice queries as streamFile runs them, each slice decoded (decodeBase64). */
-  sliceQueriesMs: number;
-  /** The same queries, the base64 text left undecoded. */
-  sliceQueriesNoDecodeMs: number;
-  /** decodeBase64 of as many slices of Postgres base64 text (with its line breaks), alone. */
-  decodeOnlyMs: number;
-  /** Postgres reading and base64-encoding every slice in one statement, nothing sent. */
-  postgresEncodeMs: number;
-  /** Whether the native decoder (Uint8Array.fromBase64) was the one used. */
-  nativeDecoder: boolean;
+  /** Every slice read with readChunkSlice, one after another. */
+  sliceReadsMs: number;
+  /** Postgres reading every slice in one statement, nothing sent. */
+  postgresReadMs: number;
 }
 
 /** The exports function's own loopback port, from its environment (DENO_SERVE_ADDRESS). */
@@ -77,54 +72,31 @@ export async function profileDownload(
       length: Math.min(SLICE_BYTES, c.length - i * SLICE_BYTES),
     }))
   );
-  const noSlot = "00000000-0000-0000-0000-000000000000";
-  // One slice query as streamFile sends it (its lease renewal matches no slot here).
-  const slice = async (s: (typeof slices)[number]) => {
-    const [row] = await sql<{ base64: string }[]>`
-      with renewed as (
-        update exports_internal.active_downloads
-           set lease_expires_at = now() + make_interval(secs => 60)
-         where id = ${noSlot}
-      )
-      select encode(substring(data from ${s.from} for ${s.length}), 'base64') as base64
-        from exports_internal.export_chunks
-       where export_log_id = ${exportLogId} and chunk_number = ${s.chunk}`;
-    return row.base64;
-  };
-
   let started = performance.now();
   for (const s of slices) {
-    const bytes = decodeBase64(await slice(s));
-    if (bytes.byteLength !== s.length) throw new Error("A slice decoded to the wrong length");
+    const bytes = await readChunkSlice(sql, {
+      exportLogId,
+      chunkNumber: s.chunk,
+      offset: s.from - 1,
+      length: s.length,
+    });
+    if (bytes?.byteLength !== s.length) throw new Error("A slice came back with the wrong length");
   }
-  const sliceQueriesMs = performance.now() - started;
-
-  started = performance.now();
-  for (const s of slices) await slice(s);
-  const sliceQueriesNoDecodeMs = performance.now() - started;
-
-  // The file's first full slice as Postgres sends it, decoded as many times as there are slices.
-  const sample = await slice(slices[0]);
-  started = performance.now();
-  for (let i = 0; i < slices.length; i++) decodeBase64(sample);
-  const decodeOnlyMs = (performance.now() - started) * bytes / (slices.length * slices[0].length);
+  const sliceReadsMs = performance.now() - started;
 
   started = performance.now();
   await sql`
-    select sum(length(encode(substring(c.data from s.offset_ + 1 for ${SLICE_BYTES}), 'base64')))
+    select sum(octet_length(substring(c.data from s.offset_ + 1 for ${SLICE_BYTES})))
       from exports_internal.export_chunks c,
            generate_series(0, octet_length(c.data) - 1, ${SLICE_BYTES}) as s(offset_)
      where c.export_log_id = ${exportLogId}`;
-  const postgresEncodeMs = performance.now() - started;
+  const postgresReadMs = performance.now() - started;
   return {
     bytes,
     slices: slices.length,
+    sliceBytes: SLICE_BYTES,
     directToFunctionMs,
-    sliceQueriesMs,
-    sliceQueriesNoDecodeMs,
-    decodeOnlyMs,
-    postgresEncodeMs,
-    nativeDecoder: typeof (Uint8Array as unknown as { fromBase64?: unknown }).fromBase64 ===
-      "function",
+    sliceReadsMs,
+    postgresReadMs,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Case 3's second look: the exports function's peak per download once its heap has grown to
  * what streaming needs. A fresh Deno process's heap grows with the bytes it has streamed (each
- * 512 KiB slice leaves garbage that V8 collects later) until it nears the heap cap the functions
+ * slice leaves garbage that V8 collects later) until it nears the heap cap the functions
  * server sets (--max-old-space-size=150, as the edge runtime's limit), where it plateaus; so a
  * phase that streams more bytes ends with a higher peak, up to that plateau, whatever the file size. Here the small file is
  * downloaded several times, then the large one, on the same warmed process, the peak reset

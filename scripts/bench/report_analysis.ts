@@ -60,25 +60,21 @@ function downloadSection(r: Results, failing: Target[]): string[] {
   const d = r.large.download;
   const rate = (ms: number) => mb(d.bytes / (ms / 1000));
   const out = ["### Case 2: download", "", `- ${t.what}: ${t.measured}, target ${t.target}.`, ""];
-  if (!p || p.sliceQueriesMs === undefined) return out;
-  const decoder = p.nativeDecoder ? "`Uint8Array.fromBase64`" : "`Buffer.from(…, \"base64\")`";
+  if (!p || p.sliceReadsMs === undefined) return out;
   const proxyMs = Math.max(0, d.httpMedianMs - p.directToFunctionMs);
-  const serveMs = Math.max(0, p.directToFunctionMs - p.sliceQueriesMs);
-  const decodeMs = p.decodeOnlyMs;
-  const queriesMs = Math.max(0, p.sliceQueriesMs - decodeMs);
+  const serveMs = Math.max(0, p.directToFunctionMs - p.sliceReadsMs);
   const parts: [string, number][] = [
-    ["the slice queries (a round trip each, base64 text through postgres.js)", queriesMs],
-    ["decoding the base64", decodeMs],
-    ["serving the stream from the function (Deno.serve, one pull per slice)", serveMs],
+    ["the slice reads (binary COPY, a round trip each)", p.sliceReadsMs],
+    ["serving the stream from the function beyond the reads (Deno.serve)", serveMs],
     ["the proxy hop of the local functions server", proxyMs],
   ];
   const [largestName, largestMs] = [...parts].sort((a, b) => b[1] - a[1])[0];
+  const sliceMiB = p.sliceBytes / 2 ** 20;
   out.push(
-    `Where the time goes, on the same ${mb(p.bytes)} MB file (${
-      n(p.slices)
-    } slices of 512 KiB, each read by its ` +
-      "own query as `encode(substring(…), 'base64')` and decoded with `decodeBase64` (" + decoder +
-      "), as `streamFile` in `shared/download.ts` does):",
+    `Where the time goes, on the same ${mb(p.bytes)} MB file (${n(p.slices)} slices of ${sliceMiB} MiB, ` +
+      "each read by `readChunkSlice` in `shared/chunk_reader.ts` as `COPY (SELECT substring(…)) TO STDOUT " +
+      "(FORMAT binary)`, as `streamFile` in `shared/download.ts` does, which reads the next slice while the " +
+      "current one is sent):",
     "",
     "| path | s | MB/s |",
     "| --- | --- | --- |",
@@ -88,33 +84,24 @@ function downloadSection(r: Results, failing: Target[]): string[] {
     `| the same, straight to the exports function's own port (no proxy hop) | ${
       s(p.directToFunctionMs)
     } | ${rate(p.directToFunctionMs)} |`,
-    `| the slice queries alone, as streamFile runs them (postgres.js, base64 text, decoded) | ${
-      s(p.sliceQueriesMs)
-    } | ${rate(p.sliceQueriesMs)} |`,
-    `| the same queries, the text left undecoded | ${s(p.sliceQueriesNoDecodeMs)} | ${
-      rate(p.sliceQueriesNoDecodeMs)
+    `| the slice reads alone, one after another (postgres.js, binary COPY) | ${s(p.sliceReadsMs)} | ${
+      rate(p.sliceReadsMs)
     } |`,
-    `| decoding alone: \`decodeBase64\` of as many 512 KiB slices of Postgres's base64 | ${
-      s(p.decodeOnlyMs)
-    } | ${rate(p.decodeOnlyMs)} |`,
-    `| Postgres alone: reading and base64-encoding every slice in one statement, nothing sent | ${
-      s(p.postgresEncodeMs)
-    } | ${rate(p.postgresEncodeMs)} |`,
+    `| Postgres alone: reading every slice in one statement, nothing sent | ${s(p.postgresReadMs)} | ${
+      rate(p.postgresReadMs)
+    } |`,
     `| \`COPY … TO STDOUT\` of the stored bytes (psql), median | ${s(d.copyMedianMs)} | ${
       rate(d.copyMedianMs)
     } |`,
     "",
     `Of the download's ${s(d.httpMedianMs)} s: ` +
       parts.map(([name, ms]) => `${name} ${s(ms)} s`).join(", ") +
-      " (each the difference of two rows above; the decoding measured alone). " +
+      " (the reads measured alone, the rest the difference of two rows above; the read-ahead overlaps the " +
+      "reads with serving, so the parts can add up to more than the whole). " +
       `What limits it: ${largestName}, ${s(largestMs)} s. ` +
-      "The slices are read one at a time, each by its own query when the client asks for more, so every slice " +
-      "waits for a full round trip. Postgres reading and base64-encoding the slices takes " +
-      `${s(p.postgresEncodeMs)} s of the queries' ${s(queriesMs)} s on its own (one statement over the whole ` +
-      "file); the rest is the round trip per slice and postgres.js reading 4/3 of the bytes as text. " +
-      `COPY sends the raw bytes in binary in one statement at ${rate(d.copyMedianMs)} MB/s. ` +
-      "The proxy hop of the local functions server is the difference between the " +
-      "first two rows (on Supabase the platform's gateway stands there instead).",
+      "The proxy hop of the local functions server is the difference between the first two rows (on " +
+      "Supabase the platform's gateway stands there instead). Every process on the path shares the " +
+      "machine's two cores with curl and Postgres.",
     "",
   );
   return out;
@@ -136,8 +123,8 @@ function memorySection(r: Results, failing: Target[]): string[] {
     const lastSmall = steady.smallPeaksBytes.at(-1)!;
     const maxSmall = Math.max(...steady.smallPeaksBytes);
     out.push(
-      "What limits it: the exports function keeps no file in memory (it streams 512 KiB slices, each decoded " +
-        "from base64 and handed on), but every slice leaves its text and bytes as garbage, and V8 lets the heap " +
+      "What limits it: the exports function keeps no file in memory (it streams 2 MiB slices, each read " +
+        "as raw bytes and handed on), but every slice leaves its bytes as garbage, and V8 lets the heap " +
         "grow before it collects. The local functions server runs each function with " +
         "`--v8-flags=--max-old-space-size=150`, as the edge runtime caps a function's memory: the heap grows " +
         "with the bytes streamed until it nears that cap, and from there the resident size stays on a plateau. " +
