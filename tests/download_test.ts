@@ -96,7 +96,7 @@ dbTest("signed links: tampered or another export's token 401, expired token 410,
   const foreign = await fetchStatus(linkWith(log, othersToken));
   assert.equal(foreign.status, 401);
   assert.equal(foreign.body.error.code, "unauthorized");
-  const expiredToken = await signDownloadToken(log.export_id, new Date(Date.now() - 60_000).toISOString(), signingKey);
+  const expiredToken = signDownloadToken(log.export_id, new Date(Date.now() - 60_000).toISOString(), signingKey);
   const expired = await fetchStatus(linkWith(log, expiredToken));
   assert.equal(expired.status, 410);
   assert.equal(expired.body.error.code, "expired");
@@ -110,9 +110,9 @@ dbTest("a rotated signing key keeps verifying links it signed", async () => {
   const { log } = await completedExport();
   const keys = parseSigningKeys(Deno.env.get("EXPORTS_SIGNING_SECRET")!);
   // The server's current key signs; an unknown version is refused.
-  const unknown = await signDownloadToken(log.export_id, log.expires_at, { version: "v0", secret: keys[0].secret });
+  const unknown = signDownloadToken(log.export_id, log.expires_at, { version: "v0", secret: keys[0].secret });
   assert.equal((await fetchStatus(linkWith(log, unknown))).status, 401);
-  const current = await signDownloadToken(log.export_id, log.expires_at, keys[0]);
+  const current = signDownloadToken(log.export_id, log.expires_at, keys[0]);
   assert.equal((await fetchStatus(linkWith(log, current))).status, 200);
 });
 

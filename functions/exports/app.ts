@@ -140,9 +140,9 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
   }
 
   /** Adds a fresh signed token to file_url: the stored column never holds one. */
-  async function present(log: ExportLog): Promise<ExportLog> {
+  function present(log: ExportLog): ExportLog {
     if (log.status !== "completed" || !log.file_url || !log.expires_at) return log;
-    return { ...log, file_url: await signedFileUrl(log.file_url, log.export_id, log.expires_at, env.signingKeys[0]) };
+    return { ...log, file_url: signedFileUrl(log.file_url, log.export_id, log.expires_at, env.signingKeys[0]) };
   }
 
   const background = backgroundProcessor(sql, options.processInBackground ?? true);
@@ -159,7 +159,7 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
       c.header("Preference-Applied", `wait=${wait}`);
       log = await waitWhileRunning(log, wait, (id) => service.getExportLog(id), c.req.raw.signal);
     }
-    return c.json(await present(log), status);
+    return c.json(present(log), status);
   }
 
   app.post("/", async (c) => {
@@ -192,7 +192,7 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
       { format: query.format, status: query.status, dateFrom: query.from, dateTo: query.to },
       { page: query.page, limit: query.limit },
     );
-    return c.json({ logs: await Promise.all(logs.map(present)), total, page: query.page, limit: query.limit });
+    return c.json({ logs: logs.map(present), total, page: query.page, limit: query.limit });
   });
 
   app.get("/:exportId", async (c) => {
@@ -211,7 +211,7 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     if (token !== null) {
       // A signed link: the token authorizes, no JWT. Its signature is checked first.
       const exportId = (c.req.param("exportId") ?? "").toLowerCase();
-      const verified = isUuid(exportId) ? await verifyDownloadToken(exportId, token, env.signingKeys) : null;
+      const verified = isUuid(exportId) ? verifyDownloadToken(exportId, token, env.signingKeys) : null;
       if (!verified) throw new AuthenticationError("The download link is not valid");
       rejectQuery(c, ["token"]);
       file = await findFileForLink(sql, exportId);
@@ -262,7 +262,7 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     const log = await service.retryExportLog(exportId);
     c.header("Location", locationOf(log.export_id));
     background.kick(log.id);
-    return c.json(await present(log), 202);
+    return c.json(present(log), 202);
   });
 
   for (const [path, methods] of Object.entries(ROUTES)) {
