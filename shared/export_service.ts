@@ -124,10 +124,13 @@ function toExportLog(row: LogRow): ExportLog {
 /** Reads the internal progress of the given (already authorized) export rows, as the owner. */
 async function attachProgress(tx: Tx, rows: LogRow[]): Promise<ExportLog[]> {
   if (rows.length === 0) return [];
-  await tx`reset role`;
-  const jobs = await tx<{ export_log_id: string; processed: number; skipped: number }[]>`
-    select export_log_id, processed, skipped from exports_internal.export_jobs
-     where export_log_id = any(${rows.map((r) => r.id)}::uuid[])`;
+  // Sent together (pipelined): one write and one round trip instead of two.
+  const [, jobs] = await Promise.all([
+    tx`reset role`,
+    tx<{ export_log_id: string; processed: number; skipped: number }[]>`
+      select export_log_id, processed, skipped from exports_internal.export_jobs
+       where export_log_id = any(${rows.map((r) => r.id)}::uuid[])`,
+  ]);
   const byId = new Map(jobs.map((job) => [job.export_log_id, job]));
   return rows.map((row) => toExportLog({ ...row, ...pickProgress(byId.get(row.id)) }));
 }
@@ -295,14 +298,16 @@ export class ExportService {
         ${filters.status ? tx`and l.status = ${filters.status}` : tx``}
         ${filters.dateFrom ? tx`and l."timestamp" >= ${filters.dateFrom}::timestamptz` : tx``}
         ${filters.dateTo ? tx`and l."timestamp" < ${filters.dateTo}::timestamptz` : tx``}`;
-      const [{ total }] = await tx<{ total: number }[]>`
-        select count(*)::integer as total from public.export_logs l where ${where}`;
-      const rows = await tx<LogRow[]>`
-        select ${tx.unsafe(LOG_COLUMNS.replace("l.config,", LIST_CONFIG))}
-          from public.export_logs l
-         where ${where}
-         order by l."timestamp" desc, l.id desc
-         limit ${limit} offset ${(page - 1) * limit}`;
+      // Sent together: postgres.js pipelines them in one write and one round trip.
+      const [[{ total }], rows] = await Promise.all([
+        tx<{ total: number }[]>`select count(*)::integer as total from public.export_logs l where ${where}`,
+        tx<LogRow[]>`
+          select ${tx.unsafe(LOG_COLUMNS.replace("l.config,", LIST_CONFIG))}
+            from public.export_logs l
+           where ${where}
+           order by l."timestamp" desc, l.id desc
+           limit ${limit} offset ${(page - 1) * limit}`,
+      ]);
       const logs = await attachProgress(tx, rows);
       return { logs, total };
     });
