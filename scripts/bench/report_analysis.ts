@@ -184,13 +184,14 @@ function apiSection(r: Results, failing: Target[]): string[] {
       }),
       "",
       "What limits it: fixed work per request, not the table's size (the list keeps its throughput from the small " +
-        "to the large table). A list runs seven statements in its transaction (BEGIN, role and claims, the count, the " +
-        "page, `reset role`, the page's progress from `export_jobs`, COMMIT) where the baseline runs four, and it " +
-        "returns 25 ExportLogs as JSON, each completed one with a freshly HMAC-signed `file_url`" +
-        cpuMultiples(api) + ". Possible changes (in " +
-        "`shared/export_service.ts`, outside this issue): the page and its total in one statement " +
-        "(`count(*) over ()`), and the progress read in the same statement through a security-definer function " +
-        "instead of `reset role` and a second query — three round trips fewer per list.",
+        "to the large table). A list runs seven statements in its transaction where the baseline runs four: BEGIN, " +
+        "role and claims, the count and the page (sent together, pipelined), `reset role` and the page's progress " +
+        "from `export_jobs` (pipelined too), COMMIT; and it returns 25 ExportLogs as JSON, each completed one with " +
+        "a freshly signed `file_url`" + cpuMultiples(api) + ". A CPU profile of the function under list load " +
+        "showed socket writes to Postgres as its largest item, and WebCrypto's HMAC before links were signed with " +
+        "node:crypto (10% of the function's time then). What is left to try: the progress read inside the page's " +
+        "statement, through a security-definer function the user may call, instead of `reset role` and a second " +
+        "query; that adds a function to the API's database surface, so it is not done here.",
       "",
     );
   }
