@@ -348,11 +348,12 @@ dbTest(
   "the API answers 503 while Postgres is down and recovers after it restarts, losing no export and corrupting no download",
   async () => {
     const userId = await createUser();
-    // About 18 MB: far more than the buffers between Postgres and the client hold (about 1.5 MB
-    // was seen), so the download is mid-stream when Postgres goes down.
+    // About 70 MB: far more than the buffers between Postgres and the client hold (the slices
+    // read ahead, the sockets and the proxy took up to 17 MB), so the download is mid-stream
+    // when Postgres goes down.
     const CONVERSATION_COUNT = 2_000;
     const SMALL_BATCH = 20;
-    await seedConversations([userId], CONVERSATION_COUNT, { turns: 8, contentLength: 1_000 });
+    await seedConversations([userId], CONVERSATION_COUNT, { turns: 8, contentLength: 4_000 });
     const token = await userToken(userId);
     const body = { format: "jsonl", config: { includeMetadata: false } };
     const processes = functionsProcesses();
