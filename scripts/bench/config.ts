@@ -91,17 +91,6 @@ export const LAYOUTS: Layout[] = [
   { name: "markdown", format: "markdown", floorView: "floor_markdown", target: 2.0 },
 ];
 
-/** Every conversation status: the big export takes them all, not only the approved ones. */
-export const ALL_STATUSES = [
-  "draft",
-  "generated",
-  "pending_review",
-  "approved",
-  "rejected",
-  "needs_revision",
-  "failed",
-];
-
 /** The owner of the seeded conversations (seed_conversations.sql). */
 export const OWNER_ID = "00000000-0000-4000-8000-0000000be4c1";
 /** Seeded conversation n is created at this epoch plus n minutes. */

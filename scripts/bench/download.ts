@@ -4,6 +4,7 @@
  * COPY … TO STDOUT (psql). Rounds alternate between the two; the median of each is reported.
  */
 import { api } from "../../tests/support/api.ts";
+import { curlToNowhere } from "./curl.ts";
 import { psql, timings } from "./psql.ts";
 
 /** What case 2 measured for one file. */
@@ -27,17 +28,6 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-async function curlToNowhere(url: string): Promise<{ status: number; bytes: number; ms: number }> {
-  const output = await new Deno.Command("curl", {
-    args: ["-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{time_total}", url],
-    stdout: "piped",
-  }).output();
-  const [status, bytes, seconds] = new TextDecoder().decode(output.stdout).trim().split(" ").map(
-    Number,
-  );
-  return { status, bytes, ms: seconds * 1000 };
 }
 
 /** Downloads the export `rounds` times each way; checks every HTTP download was whole. */

@@ -8,6 +8,7 @@
 import { readChunkSlice } from "../../shared/chunk_reader.ts";
 import { SLICE_BYTES } from "../../shared/download.ts";
 import { api } from "../../tests/support/api.ts";
+import { curlToNowhere } from "./curl.ts";
 import { benchSql } from "./db.ts";
 
 /** The profile's figures, each in milliseconds for the whole file. */
@@ -33,17 +34,11 @@ function functionPort(pid: number): number {
 }
 
 async function curlMs(url: string, expectedBytes: number): Promise<number> {
-  const output = await new Deno.Command("curl", {
-    args: ["-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{time_total}", url],
-    stdout: "piped",
-  }).output();
-  const [status, bytes, seconds] = new TextDecoder().decode(output.stdout).trim().split(" ").map(
-    Number,
-  );
+  const { status, bytes, ms } = await curlToNowhere(url);
   if (status !== 200 || bytes !== expectedBytes) {
     throw new Error(`Direct download: ${status}, ${bytes} bytes`);
   }
-  return seconds * 1000;
+  return ms;
 }
 
 /** Profiles the download of one completed export. */

@@ -6,7 +6,8 @@
  */
 import postgres from "postgres";
 import { api } from "../../tests/support/api.ts";
-import { ALL_STATUSES, CONVERSATION_EPOCH_MS, env, type Layout } from "./config.ts";
+import { ConversationStatusSchema } from "../../shared/export_config.ts";
+import { CONVERSATION_EPOCH_MS, env, type Layout } from "./config.ts";
 import { benchSql } from "./db.ts";
 import { psql, timings } from "./psql.ts";
 
@@ -41,7 +42,8 @@ export async function requestExport(
   conversations: number,
   total: number,
 ) {
-  const filters: Record<string, unknown> = { statuses: ALL_STATUSES };
+  // Every conversation status: the big export takes them all, not only the approved ones.
+  const filters: Record<string, unknown> = { statuses: ConversationStatusSchema.options };
   if (conversations < total) {
     filters.createdTo = new Date(CONVERSATION_EPOCH_MS + conversations * 60_000).toISOString();
   }

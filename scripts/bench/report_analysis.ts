@@ -120,7 +120,6 @@ function memorySection(r: Results, failing: Target[]): string[] {
   if (r.small && r.large && steady) {
     const smallBytes = r.small.download.bytes * r.small.download.httpMs.length;
     const largeBytes = r.large.download.bytes * (r.large.download.httpMs.length + 1);
-    const lastSmall = steady.smallPeaksBytes.at(-1)!;
     const maxSmall = Math.max(...steady.smallPeaksBytes);
     out.push(
       "What limits it: the exports function keeps no file in memory (it streams 2 MiB slices, each read " +
