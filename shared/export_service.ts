@@ -204,15 +204,18 @@ export class ExportService {
       await tx`reset role`;
 
       if (options.idempotencyKey !== undefined) {
-        const [earlier] = await tx<{ request_fingerprint: string; export_log_id: string }[]>`
-          select request_fingerprint, export_log_id from exports_internal.idempotency_keys
-           where user_id = ${userId} and idempotency_key = ${options.idempotencyKey}
-             and created_at > now() - interval '24 hours'`;
+        // The key and its export in one statement (one snapshot): a DELETE that commits meanwhile
+        // removes both (by cascade), so a remembered key always comes with its export, and a key
+        // whose export was deleted is not found and the request creates a new export.
+        const [earlier] = await tx<(LogRow & { request_fingerprint: string })[]>`
+          select k.request_fingerprint, ${tx.unsafe(LOG_COLUMNS)}
+            from exports_internal.idempotency_keys k
+            join public.export_logs l on l.id = k.export_log_id
+           where k.user_id = ${userId} and k.idempotency_key = ${options.idempotencyKey}
+             and k.created_at > now() - interval '24 hours'`;
         if (earlier) {
-          if (earlier.request_fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
-          const [row] = await tx<LogRow[]>`
-            select ${tx.unsafe(LOG_COLUMNS)} from public.export_logs l
-             where l.id = ${earlier.export_log_id}`;
+          const { request_fingerprint, ...row } = earlier;
+          if (request_fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
           const [log] = await attachProgress(tx, [row]);
           return { log, replayed: true };
         }
@@ -379,8 +382,13 @@ export class ExportService {
         select l.id from public.export_logs l where l.export_id = ${exportId}`;
       if (!visible) throw new ExportNotFoundError();
       await tx`reset role`;
-      const [{ status }] = await tx<{ status: ExportStatus }[]>`
-        select status from public.export_logs where id = ${visible.id} for update`;
+      // The export row first (the lock order, see docs/operations.md), then its job and chunks.
+      // A DELETE that committed since the check above leaves no row: not found, as if it had
+      // come first.
+      const [locked] = await tx<{ status: ExportStatus }[]>`
+        select status from public.export_logs where id = ${visible.id} for no key update`;
+      if (!locked) throw new ExportNotFoundError();
+      const { status } = locked;
       if (status !== "failed") {
         throw new ExportStateError(
           "conflict",
@@ -393,7 +401,7 @@ export class ExportService {
         update exports_internal.export_jobs
            set attempts = 0, processed = 0, rendered = 0, skipped = 0, chunks_written = 0,
                content_hash = null, lease_token = null, lease_expires_at = null, worker = null,
-               last_error = null
+               last_error = null, summary = null
          where export_log_id = ${visible.id}`;
       // A retry starts the file from scratch: nothing of an earlier attempt may be reused.
       await tx`delete from exports_internal.export_chunks where export_log_id = ${visible.id}`;

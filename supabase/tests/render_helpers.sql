@@ -40,7 +40,8 @@ end
 $$;
 
 -- The whole file as the worker builds it: batches of p_batch_size positions, each told how many
--- conversations came before it, then the header (with the rendered count) and the footer.
+-- conversations came before it and adding its part of the summary, then the header (with the
+-- rendered count) and the footer (with the summary).
 create function tests.render_file(p_export_log_id uuid, p_batch_size integer) returns text
 language plpgsql
 as $$
@@ -50,6 +51,7 @@ declare
   bodies text := '';
   first_position integer := 1;
   batch record;
+  summary jsonb;
 begin
   select conversation_count into total from public.export_logs where id = p_export_log_id;
   while first_position <= total loop
@@ -57,10 +59,12 @@ begin
       from exports_internal.render_batch(p_export_log_id, first_position,
                                          least(first_position + p_batch_size - 1, total), written);
     bodies := bodies || batch.body;
+    summary := exports_internal.add_summaries(summary, exports_internal.batch_summary(
+      p_export_log_id, first_position, least(first_position + p_batch_size - 1, total)));
     written := written + batch.rendered;
     first_position := first_position + p_batch_size;
   end loop;
   return exports_internal.render_header(p_export_log_id, written, '2026-11-28 14:03:07.123+00')
-         || bodies || exports_internal.render_footer(p_export_log_id);
+         || bodies || exports_internal.render_footer(p_export_log_id, summary);
 end
 $$;

@@ -95,17 +95,17 @@ select is(
   'with every flag on, metadata has every field in the spec''s order, nulls as null, jsonb values compact');
 
 select is(
-  exports_internal.render_footer('e0000000-0000-0000-0000-000000000001'),
+  exports_internal.render_footer('e0000000-0000-0000-0000-000000000001', exports_internal.batch_summary('e0000000-0000-0000-0000-000000000001', 1, 100)),
   '],"summary":{"total_turns":7,"total_tokens":342,"average_quality_score":7.25,"tier_distribution":{"edge_case":1,"scenario":1,"template":1},"status_distribution":{"approved":2,"draft":1}}}',
   'the footer closes the array and adds the summary over the members that still exist');
 
 select is(
-  exports_internal.render_footer('e0000000-0000-0000-0000-000000000002'),
+  exports_internal.render_footer('e0000000-0000-0000-0000-000000000002', exports_internal.batch_summary('e0000000-0000-0000-0000-000000000002', 1, 100)),
   ']}',
   'without includeMetadata the footer only closes the array and the document (no summary)');
 
 select is(
-  exports_internal.render_footer('e0000000-0000-0000-0000-000000000004'),
+  exports_internal.render_footer('e0000000-0000-0000-0000-000000000004', exports_internal.batch_summary('e0000000-0000-0000-0000-000000000004', 1, 100)),
   '],"summary":{"total_turns":2,"total_tokens":5,"average_quality_score":null,"tier_distribution":{"edge_case":1},"status_distribution":{"approved":1}}}',
   'average_quality_score is null when no member has a score');
 
@@ -293,7 +293,7 @@ select throws_ok(
 update public.export_logs set config = config - 'includeTimestamps'
  where id = 'e0000000-0000-0000-0000-000000000004';
 select throws_ok(
-  $$select exports_internal.render_footer('e0000000-0000-0000-0000-000000000004')$$,
+  $$select exports_internal.render_footer('e0000000-0000-0000-0000-000000000004', exports_internal.batch_summary('e0000000-0000-0000-0000-000000000004', 1, 100))$$,
   '22023', 'export log "e0000000-0000-0000-0000-000000000004" has config.includeTimestamps missing, not a boolean',
   'a config that is not normalized is refused, naming the missing field, rather than rendered with guesses');
 
@@ -309,7 +309,7 @@ set local role service_role;
 select lives_ok(
   $$select exports_internal.render_header('e0000000-0000-0000-0000-000000000001', 3, now()),
            (select body from exports_internal.render_batch('e0000000-0000-0000-0000-000000000001', 1, 4, 0)),
-           exports_internal.render_footer('e0000000-0000-0000-0000-000000000001')$$,
+           exports_internal.render_footer('e0000000-0000-0000-0000-000000000001', exports_internal.batch_summary('e0000000-0000-0000-0000-000000000001', 1, 100))$$,
   'acting as service_role, the worker''s role, the whole file can be rendered');
 reset role;
 

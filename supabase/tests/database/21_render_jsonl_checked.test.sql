@@ -109,7 +109,7 @@ delete from public.conversations where id = 'c0000000-0000-0000-0000-00000000001
 -- ---------------------------------------------------------------------------- openai, sharegpt
 select is(
   exports_internal.render_header('e0000000-0000-0000-0000-000000000001', 2, now())
-    || exports_internal.render_footer('e0000000-0000-0000-0000-000000000001'),
+    || exports_internal.render_footer('e0000000-0000-0000-0000-000000000001', exports_internal.batch_summary('e0000000-0000-0000-0000-000000000001', 1, 100)),
   '',
   'jsonl has neither header nor footer');
 

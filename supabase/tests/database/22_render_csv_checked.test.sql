@@ -279,7 +279,7 @@ select is(
   'every batch ends at a record boundary (CRLF), so batches concatenate into whole records');
 
 select is(
-  exports_internal.render_footer('e0000000-0000-0000-0000-000000000001'),
+  exports_internal.render_footer('e0000000-0000-0000-0000-000000000001', exports_internal.batch_summary('e0000000-0000-0000-0000-000000000001', 1, 100)),
   '',
   'csv has no footer');
 

@@ -281,7 +281,7 @@ select is(
   'batch sizes 1 to 5 (one with an empty batch) all give the same file');
 
 select is(
-  exports_internal.render_footer('e0000000-0000-0000-0000-000000000001'),
+  exports_internal.render_footer('e0000000-0000-0000-0000-000000000001', exports_internal.batch_summary('e0000000-0000-0000-0000-000000000001', 1, 100)),
   '',
   'markdown has no footer');
 

@@ -52,7 +52,9 @@ insert into expected_execute (signature, kind, anon, authenticated, service_role
   ('exports_internal.export_turns(uuid, exports_internal.render_options)', 'function', false, false, true),
   ('exports_internal.render_header(uuid, integer, timestamptz)', 'function', false, false, true),
   ('exports_internal.render_batch(uuid, integer, integer, integer)', 'function', false, false, true),
-  ('exports_internal.render_footer(uuid)', 'function', false, false, true);
+  ('exports_internal.render_footer(uuid, jsonb)', 'function', false, false, true),
+  ('exports_internal.batch_summary(uuid, integer, integer)', 'function', false, false, true),
+  ('exports_internal.add_summaries(jsonb, jsonb)', 'function', false, false, true);
 
 -- What the catalog says, for the same two schemas.
 create temp view actual_execute as
@@ -188,7 +190,7 @@ select throws_ok(
   '42501', 'permission denied for schema exports_internal',
   'user A cannot run the pg_cron driver');
 select throws_ok(
-  $$select exports_internal.render_footer('00000000-0000-0000-0000-000000000000')$$,
+  $$select exports_internal.render_footer('00000000-0000-0000-0000-000000000000', null)$$,
   '42501', 'permission denied for schema exports_internal',
   'user A cannot call a render function');
 select throws_ok(
