@@ -56,14 +56,27 @@ function copyStatement({ exportLogId, chunkNumber, offset, length }: SliceAddres
 // the only other Node streams here are postgres.js's sockets, read as they arrive.
 setDefaultHighWaterMark(false, Math.max(getDefaultHighWaterMark(false), 2 * MAX_SLICE_BYTES));
 
-/** Runs the COPY and gathers its output: one slice, so bounded by the slice size. */
+/**
+ * Runs the COPY on a connection reserved for it and gathers its output (one slice, so bounded by
+ * the slice size) before giving the connection back. On the shared pool postgres.js pipelines
+ * queries onto busy connections, and one queued behind a COPY fails with COPY_IN_PROGRESS: with
+ * a few downloads reading ahead at once, other downloads' slices and slot updates failed and
+ * streams were cut. A reserved connection takes no other query until it is released, and it is
+ * released only once the COPY has been read to its end.
+ */
 async function copyOut(sql: Sql, slice: SliceAddress): Promise<Uint8Array> {
   if (slice.length > MAX_SLICE_BYTES) throw new Error("Slice too large");
+  const statement = copyStatement(slice);
   const parts: Uint8Array[] = [];
   let total = 0;
-  for await (const part of await sql.unsafe(copyStatement(slice)).readable()) {
-    parts.push(part);
-    total += part.byteLength;
+  const reserved = await sql.reserve();
+  try {
+    for await (const part of await reserved.unsafe(statement).readable()) {
+      parts.push(part);
+      total += part.byteLength;
+    }
+  } finally {
+    reserved.release();
   }
   if (parts.length === 1) return parts[0];
   const whole = new Uint8Array(total);

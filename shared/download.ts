@@ -9,11 +9,13 @@ import { idempotentWithReconnect, type Sql, type UserClaims, withService, withUs
 import type { ExportFormat } from "./export_config.ts";
 import {
   ExportExpiredError,
+  ExportNotFoundError,
   ExportStateError,
   RangeNotSatisfiableError,
   TooManyDownloadsError,
 } from "./errors.ts";
 import type { Tx } from "./db.ts";
+import { logLine } from "./http.ts";
 
 /** Content-Type per format, as the contract names them. */
 export const CONTENT_TYPES: Record<ExportFormat, string> = {
@@ -55,7 +57,6 @@ export interface StoredFile {
   pastExpiry: boolean;
   fileSize: number;
   etag: string;
-  chunks: ChunkPlace[];
 }
 
 interface FileRow {
@@ -72,13 +73,6 @@ async function describeFile(tx: Tx, row: FileRow): Promise<StoredFile> {
   await tx`reset role`;
   const [job] = await tx<{ content_hash: string | null }[]>`
     select content_hash from exports_internal.export_jobs where export_log_id = ${row.id}`;
-  const chunks = row.status === "completed"
-    ? await tx<{ chunk_number: number; byte_offset: number; length: number }[]>`
-        select chunk_number, byte_offset, octet_length(data)::bigint as length
-          from exports_internal.export_chunks
-         where export_log_id = ${row.id}
-         order by chunk_number`
-    : [];
   return {
     exportLogId: row.id,
     exportId: row.export_id,
@@ -88,7 +82,6 @@ async function describeFile(tx: Tx, row: FileRow): Promise<StoredFile> {
     pastExpiry: row.past_expiry,
     fileSize: row.file_size ?? 0,
     etag: `"${job?.content_hash ?? row.id}"`,
-    chunks: chunks.map((c) => ({ chunkNumber: c.chunk_number, offset: c.byte_offset, length: c.length })),
   };
 }
 
@@ -115,7 +108,7 @@ export function findFileForLink(sql: Sql, exportId: string): Promise<StoredFile 
 }
 
 /** The contract's state answers: 409 not ready or failed, 410 expired (the database decides). */
-export function assertDownloadable(file: StoredFile): void {
+export function assertDownloadable(file: Pick<StoredFile, "status" | "pastExpiry">): void {
   if (file.status === "queued" || file.status === "processing") {
     throw new ExportStateError("not_ready", "The export is not ready yet; poll it until it is completed");
   }
@@ -157,29 +150,58 @@ export function parseRange(header: string | null, fileSize: number): ByteRange |
   return { start, end };
 }
 
+/** A download under way: its slot, and the chunks of the file as they were when it was taken. */
+export interface OpenDownload {
+  file: StoredFile;
+  slotId: string;
+  chunks: ChunkPlace[];
+}
+
 /**
- * Takes one of the user's download slots (a short lease renewed while streaming), or throws 429.
- * A per-user advisory lock makes the count exact under concurrent requests.
+ * Takes one of the user's download slots (a short lease renewed while streaming), or throws 429,
+ * and lists the file's chunks. The export row is locked FOR SHARE and its state checked again
+ * first (the lock order, see docs/operations.md): a DELETE, a retry or an expiry that got there
+ * first has already committed (404, 409 or 410, as the contract orders them before 429), and
+ * none of them can take the file away until the slot is in place; from then on expiry leaves the
+ * file until the download ends. A per-user advisory lock makes the count exact under concurrent
+ * requests. All of it is sent in one round trip, then the slot's insert.
  */
-export function acquireDownloadSlot(sql: Sql, file: StoredFile): Promise<string> {
+export function openDownload(sql: Sql, file: StoredFile): Promise<OpenDownload> {
   return withService(sql, async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtextextended('exports:download:' || ${file.userId}, 0))`;
-    const [{ limit, active }] = await tx<{ limit: number; active: number }[]>`
-      select (select max_concurrent_downloads from exports_internal.settings) as limit,
-             (select count(*)::integer from exports_internal.active_downloads
-               where user_id = ${file.userId} and lease_expires_at > now()) as active`;
+    const [, [current], [{ limit, active }], chunks] = await Promise.all([
+      tx`select pg_advisory_xact_lock(hashtextextended('exports:download:' || ${file.userId}, 0))`,
+      tx<{ status: string; past_expiry: boolean }[]>`
+        select status, coalesce(expires_at <= now(), false) as past_expiry
+          from public.export_logs where id = ${file.exportLogId}
+           for share`,
+      tx<{ limit: number; active: number }[]>`
+        select (select max_concurrent_downloads from exports_internal.settings) as limit,
+               (select count(*)::integer from exports_internal.active_downloads
+                 where user_id = ${file.userId} and lease_expires_at > now()) as active`,
+      tx<{ chunk_number: number; byte_offset: number; length: number }[]>`
+        select chunk_number, byte_offset, octet_length(data)::bigint as length
+          from exports_internal.export_chunks
+         where export_log_id = ${file.exportLogId}
+         order by chunk_number`,
+    ]);
+    if (!current) throw new ExportNotFoundError();
+    assertDownloadable({ status: current.status, pastExpiry: current.past_expiry });
     if (active >= limit) throw new TooManyDownloadsError(limit);
     const [{ id }] = await tx<{ id: string }[]>`
       insert into exports_internal.active_downloads (user_id, export_log_id, lease_expires_at)
       values (${file.userId}, ${file.exportLogId}, now() + make_interval(secs => ${SLOT_LEASE_SECONDS}))
       returning id`;
-    return id;
+    return {
+      file,
+      slotId: id,
+      chunks: chunks.map((c) => ({ chunkNumber: c.chunk_number, offset: c.byte_offset, length: c.length })),
+    };
   });
 }
 
-/** Gives a download slot back. */
-export async function releaseDownloadSlot(sql: Sql, slotId: string): Promise<void> {
-  await sql`delete from exports_internal.active_downloads where id = ${slotId}`;
+/** Gives a download slot back; safe to repeat. */
+function releaseDownloadSlot(sql: Sql, slotId: string): Promise<unknown> {
+  return idempotentWithReconnect(() => sql`delete from exports_internal.active_downloads where id = ${slotId}`);
 }
 
 /**
@@ -196,11 +218,17 @@ const SLOT_RENEW_MILLISECONDS = 15_000;
 /**
  * Streams bytes [start, end] of the file. Slices are read one short query each, a few slices ahead
  * of the client, so reading overlaps sending, while a slow client still holds no database
- * connection and at most SLICES_AHEAD + 2 slices are in memory. The slot's lease is
- * renewed every few seconds. A chunk that vanished mid-stream (deleted or expired export) errors
- * the stream, so the client sees a broken transfer, never a silently short file.
+ * connection and at most SLICES_AHEAD + 2 slices are in memory. The slot's lease is renewed
+ * every few seconds, and the slot is given back however the stream ends: read to its end, a
+ * read that failed, or the client going away.
+ *
+ * A read that fails (a chunk deleted with its export, the database gone) errors this stream
+ * alone, so the client sees a broken transfer, never a silently short file; it is logged. Every
+ * read promise has a handler from the moment it exists, so none can become an unhandled
+ * rejection (which would end the whole function process, and every other user's request in it).
  */
-export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId: string): ReadableStream<Uint8Array> {
+export function streamFile(sql: Sql, download: OpenDownload, range: ByteRange): ReadableStream<Uint8Array> {
+  const { file, slotId, chunks } = download;
   let position = range.start;
   let released = false;
   let renewedAt = Date.now();
@@ -209,25 +237,32 @@ export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId:
   const release = () => {
     if (released) return;
     released = true;
-    releaseDownloadSlot(sql, slotId).catch(() => {});
+    releaseDownloadSlot(sql, slotId).catch((error) => logDownloadError(file, "releasing the slot", error));
+  };
+  const readSlice = async (chunk: ChunkPlace | undefined, at: number, length: number) => {
+    if (!chunk) throw new Error(`The file has no chunk at byte ${at}`);
+    const bytes = await readChunkSlice(sql, {
+      exportLogId: file.exportLogId,
+      chunkNumber: chunk.chunkNumber,
+      offset: at - chunk.offset,
+      length,
+    });
+    if (!bytes || bytes.byteLength !== length) throw new Error(`The file is gone (at byte ${at})`);
+    return bytes;
   };
   const readNext = (): Promise<Uint8Array> | null => {
     if (position > range.end) return null;
-    const chunk = file.chunks.find((c) => c.offset <= position && position < c.offset + c.length);
-    if (!chunk) return Promise.reject(new Error("The file has no chunk at this position"));
-    const offset = position - chunk.offset;
-    const length = Math.min(SLICE_BYTES, chunk.length - offset, range.end - position + 1);
+    const chunk = chunks.find((c) => c.offset <= position && position < c.offset + c.length);
+    const length = Math.min(
+      SLICE_BYTES,
+      range.end - position + 1,
+      chunk ? chunk.offset + chunk.length - position : Infinity,
+    );
+    const read = readSlice(chunk, position, length);
     position += length;
-    const read = readChunkSlice(sql, {
-      exportLogId: file.exportLogId,
-      chunkNumber: chunk.chunkNumber,
-      offset,
-      length,
-    }).then((bytes) => {
-      if (!bytes || bytes.byteLength !== length) throw new Error("The file is gone");
-      return bytes;
-    });
-    read.catch(() => {}); // a read ahead of a cancelled stream is never awaited
+    // Handled here as well as where it is awaited: a read ahead of a stream that errored or was
+    // cancelled is never awaited.
+    read.catch(() => {});
     return read;
   };
   return new ReadableStream<Uint8Array>({
@@ -251,6 +286,7 @@ export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId:
         }
         controller.enqueue(bytes);
       } catch (error) {
+        logDownloadError(file, "streaming", error);
         release();
         controller.error(error);
       }
@@ -259,6 +295,15 @@ export function streamFile(sql: Sql, file: StoredFile, range: ByteRange, slotId:
       release();
     },
   }, { highWaterMark: 1 });
+}
+
+function logDownloadError(file: StoredFile, step: string, error: unknown): void {
+  logLine({
+    level: "warn",
+    message: `download ended early while ${step}`,
+    export_id: file.exportId,
+    error: error instanceof Error ? error.message : String(error),
+  });
 }
 
 /** Extends a streaming download's slot; safe to repeat. */

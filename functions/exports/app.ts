@@ -22,12 +22,12 @@ import {
 import { canonicalConfigKey, parseExportRequest } from "../../shared/export_config.ts";
 import { type ExportLog, ExportService, isUuid } from "../../shared/export_service.ts";
 import {
-  acquireDownloadSlot,
   assertDownloadable,
   CONTENT_TYPES,
   FILE_EXTENSIONS,
   findFileForLink,
   findFileForUser,
+  openDownload,
   parseRange,
   type StoredFile,
   streamFile,
@@ -229,7 +229,6 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     const range = ifRange !== undefined && ifRange !== file.etag
       ? null
       : parseRange(c.req.header("range") ?? null, file.fileSize);
-    const slot = await acquireDownloadSlot(sql, file);
     const whole = { start: 0, end: file.fileSize - 1 };
     const served = range ?? whole;
     const headers: Record<string, string> = {
@@ -243,8 +242,11 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
       "Referrer-Policy": "no-referrer",
     };
     if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${file.fileSize}`;
+    // An empty file has nothing to stream: it takes no download slot (it would hold it for
+    // nothing, and a slot taken without a stream to give it back was never given back).
     if (file.fileSize === 0) return c.body(null, 200, headers);
-    return c.body(streamFile(sql, file, served, slot), range ? 206 : 200, headers);
+    const download = await openDownload(sql, file);
+    return c.body(streamFile(sql, download, served), range ? 206 : 200, headers);
   });
 
   app.delete("/:exportId", async (c) => {
