@@ -21,6 +21,8 @@ interface FunctionProcess {
   port: number;
   child?: Deno.ChildProcess;
   stopping: boolean;
+  /** Times the process exited unasked and was started again: a crash, to tests and operators. */
+  restarts: number;
 }
 
 function log(fields: Record<string, unknown>): void {
@@ -62,7 +64,8 @@ function spawn(fn: FunctionProcess): void {
   fn.child = command.spawn();
   fn.child.status.then((status) => {
     if (fn.stopping) return;
-    log({ level: "error", message: "function exited; restarting", function: fn.name, code: status.code });
+    fn.restarts++;
+    log({ level: "error", message: "function exited; restarting", function: fn.name, code: status.code, restarts: fn.restarts });
     setTimeout(() => spawn(fn), 500);
   });
 }
@@ -83,7 +86,7 @@ async function waitUntilListening(fn: FunctionProcess, timeoutMs = 60_000): Prom
 
 const functions = new Map<string, FunctionProcess>();
 for (const name of discoverFunctions()) {
-  const fn: FunctionProcess = { name, port: findFreePort(), stopping: false };
+  const fn: FunctionProcess = { name, port: findFreePort(), stopping: false, restarts: 0 };
   functions.set(name, fn);
   spawn(fn);
 }
@@ -93,8 +96,15 @@ function notFound(message: string): Response {
   return Response.json({ error: { code: "not_found", message } }, { status: 404 });
 }
 
+/** GET /_functions/status: each function's process id and restart count (for the race tests). */
+function status(): Response {
+  const entries = [...functions.values()].map((fn) => [fn.name, { pid: fn.child?.pid ?? null, restarts: fn.restarts }]);
+  return Response.json({ functions: Object.fromEntries(entries) });
+}
+
 async function proxy(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  if (url.pathname === "/_functions/status" && request.method === "GET") return status();
   const match = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
   if (!match) return notFound("No such function");
   const fn = functions.get(match[1]);

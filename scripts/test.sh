@@ -80,7 +80,8 @@ export SUPABASE_JWKS
 SUPABASE_JWKS="$("$DENO" run --allow-write --allow-read "$PROJECT_ROOT/tests/support/make_test_jwks.ts" "$logs/test-jwks-private.json")"
 export TEST_JWKS_PRIVATE_PATH="$logs/test-jwks-private.json"
 psql_url "$url" -c "update exports_internal.settings set public_base_url = '$SUPABASE_URL'" >/dev/null
-start_functions_server "$functions_port" "$logs/functions.log"
+export FUNCTIONS_LOG="$logs/functions.log"
+start_functions_server "$functions_port" "$FUNCTIONS_LOG"
 export FUNCTIONS_SERVER_PID
 
 deno_status=0
