@@ -5,7 +5,7 @@
  * of framing that this module strips.
  */
 import { getDefaultHighWaterMark, setDefaultHighWaterMark } from "node:stream";
-import { idempotentWithReconnect, type Sql } from "./db.ts";
+import { idempotentWithReconnect, isConnectionError, type Sql } from "./db.ts";
 
 /** The largest slice one read may ask for. */
 export const MAX_SLICE_BYTES = 4 * 1024 * 1024;
@@ -70,13 +70,21 @@ async function copyOut(sql: Sql, slice: SliceAddress): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   const reserved = await sql.reserve();
+  let connectionLost = false;
   try {
     for await (const part of await reserved.unsafe(statement).readable()) {
       parts.push(part);
       total += part.byteLength;
     }
+  } catch (error) {
+    connectionLost = isConnectionError(error);
+    throw error;
   } finally {
-    reserved.release();
+    // A connection that closed under the COPY is already back in the pool's closed set, to be
+    // reconnected there. Releasing it too would put it among the open ones with no socket, and
+    // the next query sent down it throws outside any promise, ending the process (postgres.js
+    // 3.4.9's release() does not check).
+    if (!connectionLost) reserved.release();
   }
   if (parts.length === 1) return parts[0];
   const whole = new Uint8Array(total);
