@@ -25,14 +25,17 @@ const withDue = Deno.args.includes("--due");
 const sizes = currentSizes();
 const sql = benchSql();
 
-// One batch of mark_expired_exports() (supabase/migrations/20261128150600_expiry_index.sql),
+// One batch of mark_expired_exports() (supabase/migrations/20261204120000_export_lock_order.sql),
 // as its loop runs it; the function itself is plpgsql, so EXPLAIN cannot see inside it.
 const EXPIRY_BATCH = `
 with due as (
-  select id from public.export_logs
-   where status = 'completed' and expires_at <= now()
-   order by expires_at
+  select l.id from public.export_logs l
+   where l.status = 'completed' and l.expires_at <= now()
+     and not exists (select from exports_internal.active_downloads d
+                      where d.export_log_id = l.id and d.lease_expires_at > now())
+   order by l.expires_at
    limit 10000
+   for no key update of l skip locked
 ), expired as (
   update public.export_logs l
      set status = 'expired', file_url = null
