@@ -30,6 +30,7 @@ import { MAX_BODY_BYTES } from "../shared/http.ts";
 import { MAX_WAIT_SECONDS } from "../shared/prefer_wait.ts";
 import { CONTENT_TYPES } from "../shared/download.ts";
 import packageJson from "../package.json" with { type: "json" };
+import { LOWERCASE_UUID_PATTERN } from "../shared/uuid.ts";
 
 /** Where the generated document is committed. */
 export const OPENAPI_FILE = new URL("../docs/openapi.json", import.meta.url);
@@ -51,9 +52,7 @@ const timestampSchema = z.string().regex(TIMESTAMP_PATTERN).meta({
 export const ExportStatusSchema = z.enum(EXPORT_STATUSES);
 
 const countSchema = z.int().min(0);
-const uuidSchema = z.string().regex(
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-).meta({
+const uuidSchema = z.string().regex(LOWERCASE_UUID_PATTERN).meta({
   format: "uuid",
 });
 

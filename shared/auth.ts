@@ -14,10 +14,10 @@ import {
 } from "jose";
 import { AuthenticationError, ExportPermissionError } from "./errors.ts";
 import type { UserClaims } from "./db.ts";
+import { UUID_PATTERN } from "./uuid.ts";
 
 const CLOCK_SKEW_SECONDS = 30;
 const ASYMMETRIC_ALGORITHMS = ["ES256", "RS256"];
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Where verification keys come from. */
 export interface VerificationKeys {

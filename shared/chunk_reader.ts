@@ -6,6 +6,7 @@
  */
 import { getDefaultHighWaterMark, setDefaultHighWaterMark } from "node:stream";
 import { idempotentWithReconnect, isConnectionError, type Sql } from "./db.ts";
+import { LOWERCASE_UUID_PATTERN } from "./uuid.ts";
 
 /** The largest slice one read may ask for. */
 export const MAX_SLICE_BYTES = 4 * 1024 * 1024;
@@ -14,7 +15,6 @@ export const MAX_SLICE_BYTES = 4 * 1024 * 1024;
 // in the COPY reference.
 const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
 const HEADER_BYTES = 19;
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Where a slice lies: the chunk, and a 0-based offset and length inside it. */
 export interface SliceAddress {
@@ -37,7 +37,7 @@ export function readChunkSlice(sql: Sql, slice: SliceAddress): Promise<Uint8Arra
  * to be exactly a UUID and non-negative integers first.
  */
 function copyStatement({ exportLogId, chunkNumber, offset, length }: SliceAddress): string {
-  if (!UUID_PATTERN.test(exportLogId)) throw new Error("Not an export id");
+  if (!LOWERCASE_UUID_PATTERN.test(exportLogId)) throw new Error("Not an export id");
   for (const value of [chunkNumber, offset, length]) {
     if (!Number.isSafeInteger(value) || value < 0) throw new Error("Not a slice position");
   }

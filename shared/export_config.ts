@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { type FieldIssue, ValidationError } from "./errors.ts";
+import { UUID_PATTERN } from "./uuid.ts";
 
 /** Most conversation ids one export request may list. */
 export const MAX_CONVERSATION_IDS = 10_000;
@@ -32,8 +33,6 @@ const STATUSES = [
   "needs_revision",
   "failed",
 ] as const;
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The file format of an export. */
 export const ExportFormatSchema = z.enum(FORMATS);

@@ -18,6 +18,7 @@ import {
   ValidationError,
 } from "./errors.ts";
 import { membershipCondition } from "./membership_query.ts";
+import { isUuid } from "./uuid.ts";
 import type { ExportConfig, ExportFormat } from "./export_config.ts";
 import { EXPORT_STATUSES, type ExportStatus } from "./list_query.ts";
 
@@ -75,13 +76,6 @@ export interface ListFilters {
 export interface Pagination {
   page?: number;
   limit?: number;
-}
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True for a syntactically valid UUID (any version). */
-export function isUuid(value: string): boolean {
-  return UUID_PATTERN.test(value);
 }
 
 const updateSchema = z.strictObject({
