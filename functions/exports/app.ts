@@ -4,7 +4,7 @@
  * Checks run in the contract's order: OPTIONS, unknown path 404, wrong method 405, auth 401/403,
  * malformed id 400, body too large 413, invalid body or query 400, then the service's answers.
  */
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { createTokenVerifier, type TokenVerifier } from "../../shared/auth.ts";
 import { createSql, isConnectionError, type Sql, type UserClaims } from "../../shared/db.ts";
@@ -20,7 +20,8 @@ import {
   ValidationError,
 } from "../../shared/errors.ts";
 import { canonicalConfigKey, parseExportRequest } from "../../shared/export_config.ts";
-import { type ExportLog, ExportService, isUuid } from "../../shared/export_service.ts";
+import { type ExportLog, ExportService } from "../../shared/export_service.ts";
+import { isUuid } from "../../shared/uuid.ts";
 import {
   assertDownloadable,
   CONTENT_TYPES,
@@ -48,8 +49,19 @@ export interface ExportsAppOptions {
   processInBackground?: boolean;
 }
 
-type Variables = { requestId: string; claims: UserClaims };
-type AppContext = Context<{ Variables: Variables }>;
+/**
+ * What the middleware hands the handlers: the request id, and once authenticated, the caller's
+ * claims and service; on `/:exportId` paths the checked id; on POST, the parsed body.
+ */
+type Variables = {
+  requestId: string;
+  claims: UserClaims;
+  service: ExportService;
+  exportId: string;
+  body: unknown;
+};
+type AppEnv = { Variables: Variables };
+type AppContext = Context<AppEnv>;
 
 const ALLOWED_HEADERS = [
   "authorization",
@@ -81,17 +93,17 @@ const ROUTES: Record<string, string[]> = {
 };
 
 /** Builds the app from the environment (index.ts). */
-export function createExportsAppFromEnv(): Hono<{ Variables: Variables }> {
+export function createExportsAppFromEnv(): Hono<AppEnv> {
   const env = loadFunctionsEnv();
   return createExportsApp({ env, sql: createSql(env.databaseUrl, { applicationName: "exports-api" }) });
 }
 
 /** Builds the Hono app with base path `/exports`. */
-export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: Variables }> {
+export function createExportsApp(options: ExportsAppOptions): Hono<AppEnv> {
   const { env, sql } = options;
   const users = createUserDirectory(sql);
   const verifier = options.verifier ?? createTokenVerifier(env, users.exists);
-  const app = new Hono<{ Variables: Variables }>().basePath("/exports");
+  const app = new Hono<AppEnv>().basePath("/exports");
 
   app.use("*", async (c, next) => {
     const requestId = crypto.randomUUID();
@@ -120,20 +132,17 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     }),
   );
 
-  /** Authenticates the caller; every handler below starts with it (after routing and 405). */
-  async function authenticate(c: AppContext): Promise<ExportService> {
+  // Route middleware, run in the contract's order of checks: a route's own method match stands
+  // for 404/405; then authentication (401/403), the `export_id` (400), the body (413, then 400)
+  // and the query (400). Each route lists the ones it needs, in that order.
+
+  /** Verifies the caller's JWT and gives the handler a service acting as that user. */
+  const authenticated: MiddlewareHandler<AppEnv> = async (c, next) => {
     const claims = await verifier.verify(c.req.header("authorization"));
     c.set("claims", claims);
-    return ExportService.forUser(sql, claims);
-  }
-
-  function exportIdParam(c: AppContext): string {
-    const exportId = c.req.param("exportId") ?? "";
-    if (!isUuid(exportId)) {
-      throw new ValidationError([{ path: "export_id", message: `Expected a UUID, got "${exportId.slice(0, 64)}"` }]);
-    }
-    return exportId.toLowerCase();
-  }
+    c.set("service", ExportService.forUser(sql, claims));
+    await next();
+  };
 
   function locationOf(exportId: string): string {
     return `${env.publicBaseUrl}/functions/v1/exports/${exportId}`;
@@ -162,9 +171,9 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     return c.json(present(log), status);
   }
 
-  app.post("/", async (c) => {
-    const service = await authenticate(c);
-    const body = await readJsonBody(c.req.raw);
+  app.post("/", authenticated, jsonBody, noQuery(), async (c) => {
+    const service = c.get("service");
+    const body = c.get("body");
     const idempotencyKey = c.req.header("idempotency-key");
     if (idempotencyKey !== undefined && !/^[\x20-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw new ValidationError([{
@@ -172,7 +181,6 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
         message: "Expected 1 to 255 printable ASCII characters",
       }]);
     }
-    rejectQuery(c);
     const request = parseExportRequest(body);
     const { log, replayed } = await service.requestExport(request, {
       idempotencyKey,
@@ -183,8 +191,8 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     return await respondWithExport(c, service, log, replayed ? 200 : 202);
   });
 
-  app.get("/", async (c) => {
-    const service = await authenticate(c);
+  app.get("/", authenticated, async (c) => {
+    const service = c.get("service");
     const query = parseListQuery(new URL(c.req.url).searchParams);
     const claims = c.get("claims");
     const { logs, total } = await service.listExportLogs(
@@ -195,11 +203,9 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     return c.json({ logs: logs.map(present), total, page: query.page, limit: query.limit });
   });
 
-  app.get("/:exportId", async (c) => {
-    const service = await authenticate(c);
-    const exportId = exportIdParam(c);
-    rejectQuery(c);
-    const log = await service.getExportLog(exportId);
+  app.get("/:exportId", authenticated, exportIdParam, noQuery(), async (c) => {
+    const service = c.get("service");
+    const log = await service.getExportLog(c.get("exportId"));
     if (!log) throw new ExportNotFoundError();
     return await respondWithExport(c, service, log, 200);
   });
@@ -213,15 +219,16 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
       const exportId = (c.req.param("exportId") ?? "").toLowerCase();
       const verified = isUuid(exportId) ? verifyDownloadToken(exportId, token, env.signingKeys) : null;
       if (!verified) throw new AuthenticationError("The download link is not valid");
-      rejectQuery(c, ["token"]);
+      await noQuery(["token"])(c, async () => {});
       file = await findFileForLink(sql, exportId);
       if (!file) throw new ExportNotFoundError();
       if (verified.expiresUnix * 1000 <= Date.now()) throw new ExportExpiredError();
     } else {
-      await authenticate(c);
-      const exportId = exportIdParam(c);
-      rejectQuery(c);
-      file = await findFileForUser(sql, c.get("claims"), exportId);
+      // The same checks, in the same order, as the routes that take them as middleware.
+      await authenticated(c, async () => {});
+      await exportIdParam(c, async () => {});
+      await noQuery()(c, async () => {});
+      file = await findFileForUser(sql, c.get("claims"), c.get("exportId"));
       if (!file) throw new ExportNotFoundError();
     }
     assertDownloadable(file);
@@ -249,19 +256,13 @@ export function createExportsApp(options: ExportsAppOptions): Hono<{ Variables: 
     return c.body(streamFile(sql, download, served), range ? 206 : 200, headers);
   });
 
-  app.delete("/:exportId", async (c) => {
-    const service = await authenticate(c);
-    const exportId = exportIdParam(c);
-    rejectQuery(c);
-    await service.deleteExportLog(exportId);
+  app.delete("/:exportId", authenticated, exportIdParam, noQuery(), async (c) => {
+    await c.get("service").deleteExportLog(c.get("exportId"));
     return c.body(null, 204);
   });
 
-  app.post("/:exportId/retry", async (c) => {
-    const service = await authenticate(c);
-    const exportId = exportIdParam(c);
-    rejectQuery(c);
-    const log = await service.retryExportLog(exportId);
+  app.post("/:exportId/retry", authenticated, exportIdParam, noQuery(), async (c) => {
+    const log = await c.get("service").retryExportLog(c.get("exportId"));
     c.header("Location", locationOf(log.export_id));
     background.kick(log.id);
     return c.json(present(log), 202);
@@ -322,12 +323,31 @@ function backgroundProcessor(sql: Sql, enabled: boolean): { kick(exportLogId?: s
   };
 }
 
-/** Endpoints refuse query parameters they do not know, like unknown body fields. */
-function rejectQuery(c: AppContext, allowed: string[] = []): void {
-  const names = [...new URL(c.req.url).searchParams.keys()].filter((name) => !allowed.includes(name));
-  if (names.length > 0) {
-    throw new ValidationError(names.map((name) => ({ path: name, message: `Unknown parameter "${name}"` })));
+/** The `export_id` path parameter, checked to be a UUID (400) and kept in lowercase. */
+const exportIdParam: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const exportId = c.req.param("exportId") ?? "";
+  if (!isUuid(exportId)) {
+    throw new ValidationError([{ path: "export_id", message: `Expected a UUID, got "${exportId.slice(0, 64)}"` }]);
   }
+  c.set("exportId", exportId.toLowerCase());
+  await next();
+};
+
+/** The JSON body, read within the size limit (413) and parsed (400). */
+const jsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("body", await readJsonBody(c.req.raw));
+  await next();
+};
+
+/** Endpoints refuse query parameters they do not know, like unknown body fields. */
+function noQuery(allowed: string[] = []): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const names = [...new URL(c.req.url).searchParams.keys()].filter((name) => !allowed.includes(name));
+    if (names.length > 0) {
+      throw new ValidationError(names.map((name) => ({ path: name, message: `Unknown parameter "${name}"` })));
+    }
+    await next();
+  };
 }
 
 /** Anything that is not already an ApiError becomes a 503 (database down) or a bare 500. */
