@@ -4,29 +4,12 @@
  * shape: `status`, `code`, `message`, `details`, `retryAfterSeconds`.
  */
 import { ApiError, type FieldIssue } from "../shared/errors.ts";
+import { type ErrorCode, soleCodeOf } from "../shared/error_codes.ts";
 
 export type { FieldIssue };
 
-/** Every error `code` the API answers with (see spec/api.md, "Errors"). */
-export type ExportsErrorCode =
-  | "invalid_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "method_not_allowed"
-  | "not_ready"
-  | "export_failed"
-  | "conflict"
-  | "expired"
-  | "payload_too_large"
-  | "range_not_satisfiable"
-  | "no_conversations"
-  | "too_many_conversations"
-  | "idempotency_key_reused"
-  | "too_many_exports"
-  | "too_many_downloads"
-  | "internal"
-  | "unavailable";
+/** Every error `code` the API answers with (shared/error_codes.ts, the contract's table). */
+export type ExportsErrorCode = ErrorCode;
 
 /** An error answer of the exports API: its HTTP status, its `code`, message and details. */
 export class ExportsApiError extends ApiError {
@@ -67,19 +50,6 @@ export class ExportsConnectionError extends Error {
   }
 }
 
-// The code an answer without the contract's error body stands for (a proxy's HTML page, say).
-const CODE_BY_STATUS: Record<number, ExportsErrorCode> = {
-  400: "invalid_request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  405: "method_not_allowed",
-  410: "expired",
-  413: "payload_too_large",
-  416: "range_not_satisfiable",
-  503: "unavailable",
-};
-
 /** The typed error for an API answer with the given status, code and message. */
 export function exportsApiError(
   status: number,
@@ -108,7 +78,8 @@ export async function errorFromResponse(response: Response): Promise<ExportsApiE
   const error = isRecord(body) && isRecord(body.error) ? body.error : {};
   const code = typeof error.code === "string"
     ? error.code as ExportsErrorCode
-    : CODE_BY_STATUS[response.status] ?? "internal";
+    // An answer without the contract's body (a proxy's HTML page, say): its status's sole code.
+    : soleCodeOf(response.status) ?? "internal";
   const message = typeof error.message === "string"
     ? error.message
     : `The exports API answered ${response.status} ${response.statusText}`.trim();

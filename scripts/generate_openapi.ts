@@ -31,6 +31,8 @@ import { MAX_WAIT_SECONDS } from "../shared/prefer_wait.ts";
 import { CONTENT_TYPES } from "../shared/download.ts";
 import packageJson from "../package.json" with { type: "json" };
 import { LOWERCASE_UUID_PATTERN } from "../shared/uuid.ts";
+import { ERROR_CODES_BY_STATUS, type ErrorCode } from "../shared/error_codes.ts";
+import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, IDEMPOTENCY_KEY_PATTERN } from "../shared/http_contract.ts";
 
 /** Where the generated document is committed. */
 export const OPENAPI_FILE = new URL("../docs/openapi.json", import.meta.url);
@@ -139,22 +141,8 @@ export const ListQuerySchema = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 // Errors: every status and code the API answers with (shared/errors.ts)
 
-/** Error codes by HTTP status; the contract's table. */
-export const ERROR_CODES: Record<number, readonly string[]> = {
-  400: ["invalid_request"],
-  401: ["unauthorized"],
-  403: ["forbidden"],
-  404: ["not_found"],
-  405: ["method_not_allowed"],
-  409: ["not_ready", "export_failed", "conflict"],
-  410: ["expired"],
-  413: ["payload_too_large"],
-  416: ["range_not_satisfiable"],
-  422: ["no_conversations", "too_many_conversations", "idempotency_key_reused"],
-  429: ["too_many_exports", "too_many_downloads"],
-  500: ["internal"],
-  503: ["unavailable"],
-};
+/** Error codes by HTTP status; the contract's table (shared/error_codes.ts). */
+const ERROR_CODES: Record<number, readonly ErrorCode[]> = ERROR_CODES_BY_STATUS;
 
 const FieldIssueSchema = z.object({
   path: z.string().meta({
@@ -295,7 +283,7 @@ function errorResponse(status: number, description: string, codes = ERROR_CODES[
   };
 }
 
-const ERROR_EXAMPLE_MESSAGES: Record<string, string> = {
+const ERROR_EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   invalid_request: "The request is invalid",
   unauthorized: "A valid bearer token is required",
   forbidden: "This endpoint needs a signed-in user's token",
@@ -722,7 +710,7 @@ Every response of \`exports\`, errors included, carries the CORS headers and X-R
             type: "string",
             minLength: 1,
             maxLength: 255,
-            pattern: "^[\\x20-\\x7e]{1,255}$",
+            pattern: IDEMPOTENCY_KEY_PATTERN.source,
           },
         },
         Range: {
@@ -805,13 +793,12 @@ Every response of \`exports\`, errors included, carries the CORS headers and X-R
         },
         "Access-Control-Allow-Methods": {
           required: true,
-          schema: { const: "GET,POST,DELETE,OPTIONS" },
+          schema: { const: CORS_ALLOWED_METHODS.join(",") },
         },
         "Access-Control-Allow-Headers": {
           required: true,
           schema: {
-            const:
-              "authorization,x-client-info,apikey,content-type,idempotency-key,prefer,range,if-range",
+            const: CORS_ALLOWED_HEADERS.join(","),
           },
         },
         "Access-Control-Max-Age": { schema: { type: "integer" } },

@@ -6,7 +6,7 @@
  * Usage: deno run -A scripts/worker.ts   (reads SUPABASE_DB_URL / DATABASE_URL)
  */
 import { createSql } from "../shared/db.ts";
-import { processExports } from "../shared/export_worker.ts";
+import { processExports, WORKER_BUDGETS_MS } from "../shared/export_worker.ts";
 
 const POLL_MS = 5_000;
 const url = Deno.env.get("SUPABASE_DB_URL") ?? Deno.env.get("DATABASE_URL");
@@ -31,7 +31,7 @@ await sql.listen("exports_queued", () => wake());
 log({ level: "info", message: "ready" });
 while (!stop.signal.aborted) {
   try {
-    const completed = await processExports(sql, { workerId, budgetMs: 60_000, signal: stop.signal });
+    const completed = await processExports(sql, { workerId, budgetMs: WORKER_BUDGETS_MS.workerLoop, signal: stop.signal });
     if (completed > 0) log({ level: "info", message: "completed exports", completed });
   } catch (error) {
     log({ level: "error", message: "processing failed; retrying shortly", error: String(error) });

@@ -3,6 +3,7 @@
  * edge function maps them without a table of its own. No message ever carries SQL, connection
  * strings or stack traces.
  */
+import type { ErrorCode } from "./error_codes.ts";
 
 /** One offending field, by its path from the root of the body or query (`config.filters.search`). */
 export interface FieldIssue {
@@ -14,7 +15,7 @@ export interface FieldIssue {
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     options?: { cause?: unknown; details?: unknown; retryAfterSeconds?: number },
   ) {

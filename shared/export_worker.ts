@@ -6,6 +6,21 @@
  */
 import type { Sql, Tx } from "./db.ts";
 
+/**
+ * How long each driver keeps claiming, in one place. Every driver stops claiming when its budget
+ * is spent and releases what it holds, so each fits the lifetime of what runs it.
+ */
+export const WORKER_BUDGETS_MS = {
+  /** The API, in the background of the request that queued the export: well inside the edge
+   * runtime's 150 s wall clock of the free plan, leaving the request's own work room. */
+  apiBackground: 25_000,
+  /** The export-worker function per invocation, and pg_cron's process_exports() per minute
+   * (its SQL default is the same 50 s): under a minute, so runs do not pile up. */
+  workerFunction: 50_000,
+  /** The local worker loop, between two looks at the queue. */
+  workerLoop: 60_000,
+} as const;
+
 /** Options of processExports. */
 export interface ProcessOptions {
   /** Label stored with the lease, for operators. */
@@ -78,7 +93,7 @@ export async function driveClaim(
  */
 export async function processExports(sql: Sql, options: ProcessOptions = {}): Promise<number> {
   const workerId = options.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
-  const deadline = Date.now() + (options.budgetMs ?? 50_000);
+  const deadline = Date.now() + (options.budgetMs ?? WORKER_BUDGETS_MS.workerFunction);
   let completed = 0;
   let first = options.firstExportLogId;
   while (Date.now() < deadline && !options.signal?.aborted) {

@@ -8,11 +8,11 @@ import { createTokenVerifier, type TokenVerifier } from "../../shared/auth.ts";
 import { createSql, isConnectionError, type Sql } from "../../shared/db.ts";
 import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/env.ts";
 import { ApiError, MethodNotAllowedError, ServiceUnavailableError } from "../../shared/errors.ts";
-import { processExports } from "../../shared/export_worker.ts";
+import { processExports, WORKER_BUDGETS_MS } from "../../shared/export_worker.ts";
 import { errorBody, errorHeaders, logLine } from "../../shared/http.ts";
 
 /** Default time budget per invocation: under the edge runtime's wall-clock limit. */
-export const DEFAULT_BUDGET_MS = 50_000;
+export const DEFAULT_BUDGET_MS = WORKER_BUDGETS_MS.workerFunction;
 
 /** What the worker app needs. */
 export interface WorkerAppOptions {

@@ -23,6 +23,12 @@ import { canonicalConfigKey, parseExportRequest } from "../../shared/export_conf
 import { type ExportLog, ExportService } from "../../shared/export_service.ts";
 import { isUuid } from "../../shared/uuid.ts";
 import {
+  CORS_ALLOWED_HEADERS,
+  CORS_ALLOWED_METHODS,
+  CORS_EXPOSED_HEADERS,
+  IDEMPOTENCY_KEY_PATTERN,
+} from "../../shared/http_contract.ts";
+import {
   assertDownloadable,
   CONTENT_TYPES,
   FILE_EXTENSIONS,
@@ -34,7 +40,7 @@ import {
   streamFile,
 } from "../../shared/download.ts";
 import { signedFileUrl, verifyDownloadToken } from "../../shared/download_token.ts";
-import { processExports } from "../../shared/export_worker.ts";
+import { processExports, WORKER_BUDGETS_MS } from "../../shared/export_worker.ts";
 import { errorBody, errorHeaders, logLine, readJsonBody } from "../../shared/http.ts";
 import { parseWaitPreference, waitWhileRunning } from "../../shared/prefer_wait.ts";
 import { parseListQuery } from "../../shared/list_query.ts";
@@ -62,27 +68,6 @@ type Variables = {
 };
 type AppEnv = { Variables: Variables };
 type AppContext = Context<AppEnv>;
-
-const ALLOWED_HEADERS = [
-  "authorization",
-  "x-client-info",
-  "apikey",
-  "content-type",
-  "idempotency-key",
-  "prefer",
-  "range",
-  "if-range",
-];
-const EXPOSED_HEADERS = [
-  "content-disposition",
-  "content-range",
-  "content-length",
-  "location",
-  "etag",
-  "retry-after",
-  "preference-applied",
-  "x-request-id",
-];
 
 // The paths of the API and the methods each accepts; anything else on a known path is a 405.
 const ROUTES: Record<string, string[]> = {
@@ -125,9 +110,9 @@ export function createExportsApp(options: ExportsAppOptions): Hono<AppEnv> {
     "*",
     cors({
       origin: env.corsOrigins.includes("*") ? "*" : env.corsOrigins,
-      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
-      allowHeaders: ALLOWED_HEADERS,
-      exposeHeaders: EXPOSED_HEADERS,
+      allowMethods: [...CORS_ALLOWED_METHODS],
+      allowHeaders: [...CORS_ALLOWED_HEADERS],
+      exposeHeaders: [...CORS_EXPOSED_HEADERS],
       maxAge: 600,
     }),
   );
@@ -175,7 +160,7 @@ export function createExportsApp(options: ExportsAppOptions): Hono<AppEnv> {
     const service = c.get("service");
     const body = c.get("body");
     const idempotencyKey = c.req.header("idempotency-key");
-    if (idempotencyKey !== undefined && !/^[\x20-\x7e]{1,255}$/.test(idempotencyKey)) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
       throw new ValidationError([{
         path: "Idempotency-Key",
         message: "Expected 1 to 255 printable ASCII characters",
@@ -299,7 +284,7 @@ function backgroundProcessor(sql: Sql, enabled: boolean): { kick(exportLogId?: s
     try {
       do {
         kickedWhileRunning = false;
-        await processExports(sql, { workerId: "exports-api", budgetMs: 25_000, firstExportLogId });
+        await processExports(sql, { workerId: "exports-api", budgetMs: WORKER_BUDGETS_MS.apiBackground, firstExportLogId });
         firstExportLogId = undefined;
       } while (kickedWhileRunning);
     } catch (error) {
