@@ -1,6 +1,6 @@
-/** shared/db.ts against the real database: the user scope, timestamps, and transaction guards. */
+/** shared/db.ts against the real database: the user scope and transaction guards. */
 import assert from "node:assert/strict";
-import { timestamptzToIso, type Tx, withUser } from "../shared/db.ts";
+import { type Tx, withUser } from "../shared/db.ts";
 import { claimsFor, createUser, dbTest, testSql } from "./support/database.ts";
 
 const sql = testSql();
@@ -23,11 +23,4 @@ dbTest("a transaction handle used after its transaction ended refuses to run any
   });
   assert.throws(() => leaked!`select current_user`, /transaction has ended/);
   assert.throws(() => leaked!.unsafe("select current_user"), /transaction has ended/);
-});
-
-Deno.test("timestamptzToIso() keeps microseconds and converts offsets exactly", () => {
-  assert.equal(timestamptzToIso("2026-11-28 14:03:07.1234+00"), "2026-11-28T14:03:07.123400Z");
-  assert.equal(timestamptzToIso("2026-11-28 14:03:07+00"), "2026-11-28T14:03:07.000000Z");
-  assert.equal(timestamptzToIso("2026-11-28 16:03:07.000001+02"), "2026-11-28T14:03:07.000001Z");
-  assert.equal(timestamptzToIso("2026-11-28 09:33:07.5-04:30"), "2026-11-28T14:03:07.500000Z");
 });
