@@ -240,3 +240,21 @@ wait_for_http() {
     sleep 0.2
   done
 }
+
+# run_deno_tests LOG ARGS…: runs `deno test` on ARGS from the project root, showing and logging
+# its output, and sets DENO_PASSED and DENO_FAILED from its closing line. A run that failed
+# without a failing test (a type error, a crash) counts one failure.
+run_deno_tests() {
+  local logfile="$1" status summary
+  shift
+  set +e
+  (cd "$PROJECT_ROOT" && NO_COLOR=1 "$DENO" test --allow-all "$@") 2>&1 | tee "$logfile"
+  status=${PIPESTATUS[0]}
+  set -e
+  summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$logfile" | tail -n 1 || true)
+  DENO_PASSED=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
+  DENO_FAILED=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
+  DENO_PASSED=${DENO_PASSED:-0}
+  DENO_FAILED=${DENO_FAILED:-0}
+  if [ "$status" -ne 0 ] && [ "$DENO_FAILED" -eq 0 ]; then DENO_FAILED=1; fi
+}

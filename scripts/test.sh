@@ -84,23 +84,12 @@ export FUNCTIONS_LOG="$logs/functions.log"
 start_functions_server "$functions_port" "$FUNCTIONS_LOG"
 export FUNCTIONS_SERVER_PID
 
-deno_status=0
-: >"$logs/deno.log"
 if [ ${#deno_files[@]} -gt 0 ]; then
   log "running Deno tests"
-  set +e
-  (cd "$PROJECT_ROOT" && NO_COLOR=1 "$DENO" test --allow-all "${deno_files[@]}") 2>&1 | tee "$logs/deno.log"
-  deno_status=${PIPESTATUS[0]}
-  set -e
+  run_deno_tests "$logs/deno.log" "${deno_files[@]}"
+  passed=$((passed + DENO_PASSED))
+  failed=$((failed + DENO_FAILED))
 fi
-summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$logs/deno.log" | tail -n 1 || true)
-deno_passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
-deno_failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
-deno_passed=${deno_passed:-0}
-deno_failed=${deno_failed:-0}
-if [ "$deno_status" -ne 0 ] && [ "$deno_failed" -eq 0 ]; then deno_failed=1; fi
-passed=$((passed + deno_passed))
-failed=$((failed + deno_failed))
 
 # Clean up first, so that the summary is the last line printed.
 cleanup
