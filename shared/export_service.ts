@@ -20,7 +20,7 @@ import {
 import { membershipCondition } from "./membership_query.ts";
 import { isUuid } from "./uuid.ts";
 import type { ExportConfig, ExportFormat } from "./export_config.ts";
-import { EXPORT_STATUSES, type ExportStatus } from "./list_query.ts";
+import { DEFAULT_LIMIT, EXPORT_STATUSES, type ExportStatus, MAX_LIMIT } from "./list_query.ts";
 
 export { EXPORT_STATUSES, type ExportStatus } from "./list_query.ts";
 
@@ -281,12 +281,12 @@ export class ExportService {
     pagination: Pagination = {},
   ): Promise<{ logs: ExportLog[]; total: number }> {
     const page = pagination.page ?? 1;
-    const limit = pagination.limit ?? 25;
+    const limit = pagination.limit ?? DEFAULT_LIMIT;
     if (!Number.isInteger(page) || page < 1) {
       throw new ValidationError([{ path: "page", message: "Expected an integer of at least 1" }]);
     }
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      throw new ValidationError([{ path: "limit", message: "Expected an integer from 1 to 100" }]);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new ValidationError([{ path: "limit", message: `Expected an integer from 1 to ${MAX_LIMIT}` }]);
     }
     return await this.run(async (tx) => {
       const where = tx`
