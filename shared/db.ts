@@ -6,6 +6,7 @@
  */
 import postgres from "postgres";
 import { ExportPermissionError, ServiceUnavailableError } from "./errors.ts";
+import { logLine } from "./log.ts";
 
 /** A postgres.js client or transaction. */
 export type Sql = postgres.Sql<Record<string, unknown>>;
@@ -149,12 +150,11 @@ async function runTransaction<T>(sql: Sql, work: (tx: Tx) => Promise<T>): Promis
     } catch (error) {
       if (!started && attempt === 1 && isReplayedTermination(error)) continue;
       if (isRolledBackByConflict(error) && ++rolledBack < ROLLED_BACK_ATTEMPTS) {
-        console.log(JSON.stringify({
-          time: new Date().toISOString(),
+        logLine({
           level: "warn",
           message: "transaction rolled back by a lock conflict; running it again",
           code: (error as { code?: string }).code,
-        }));
+        });
         continue;
       }
       throw translateDatabaseError(error);

@@ -15,7 +15,7 @@ import {
   TooManyDownloadsError,
 } from "./errors.ts";
 import type { Tx } from "./db.ts";
-import { logLine } from "./http.ts";
+import { logLine } from "./log.ts";
 
 /** Content-Type per format, as the contract names them. */
 export const CONTENT_TYPES: Record<ExportFormat, string> = {

@@ -1,6 +1,6 @@
 /**
  * HTTP helpers shared by the functions: the error body of the contract, reading a JSON body
- * without ever holding more than the limit, and the request log line.
+ * without ever holding more than the limit; the log line (shared/log.ts) is re-exported.
  */
 import {
   ApiError,
@@ -72,7 +72,4 @@ export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES):
   }
 }
 
-/** One structured log line: JSON on stdout, never tokens, query strings or file contents. */
-export function logLine(fields: Record<string, unknown>): void {
-  console.log(JSON.stringify({ time: new Date().toISOString(), ...fields }));
-}
+export { logLine } from "./log.ts";

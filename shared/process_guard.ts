@@ -5,7 +5,7 @@
  * through: it logs the rejection, counts it, and keeps the process serving. The count is logged
  * with each one, so a test or an operator reading the log sees that the guard was needed at all.
  */
-import { logLine } from "./http.ts";
+import { logLine } from "./log.ts";
 
 let unhandledRejections = 0;
 

@@ -297,17 +297,14 @@ begin
     end if;
     last_position := least(job.processed + settings.batch_size, total);
     o := exports_internal.load_render_options(p_export_log_id);
-    if o.format = 'json' and o.include_metadata then
-      -- One statement, so the summary reads the snapshot the batch's text was rendered from.
-      select b.body, b.rendered, b.skipped,
-             exports_internal.batch_summary(p_export_log_id, job.processed + 1, last_position) as summary
-        into batch
-        from exports_internal.render_batch(p_export_log_id, job.processed + 1, last_position, job.rendered) b;
-    else
-      select b.body, b.rendered, b.skipped, null::jsonb as summary
-        into batch
-        from exports_internal.render_batch(p_export_log_id, job.processed + 1, last_position, job.rendered) b;
-    end if;
+    -- One statement, so the summary reads the snapshot the batch's text was rendered from; only
+    -- a json file with metadata has a summary, so only then is it read.
+    select b.body, b.rendered, b.skipped,
+           case when o.format = 'json' and o.include_metadata
+                then exports_internal.batch_summary(p_export_log_id, job.processed + 1, last_position)
+           end as summary
+      into batch
+      from exports_internal.render_batch(p_export_log_id, job.processed + 1, last_position, job.rendered) b;
     if batch.body <> '' then
       insert into exports_internal.export_chunks (export_log_id, chunk_number, data, data_md5)
       select p_export_log_id, job.chunks_written + 1, bytes, md5(bytes)
