@@ -3,9 +3,9 @@
  * returns its exit code: 0 ok, 1 the export failed; errors are thrown and main.ts maps them.
  */
 import type { ExportDownload, ExportLog, ExportsClient } from "../client/exports_client.ts";
-import { ValidationError } from "../shared/errors.ts";
-import { ExportFormatSchema } from "../shared/export_config.ts";
-import { EXPORT_STATUSES, parseListQuery } from "../shared/list_query.ts";
+import { ValidationError } from "../shared/core/errors.ts";
+import { ExportFormatSchema } from "../shared/domain/export_config.ts";
+import { EXPORT_STATUSES, parseListQuery } from "../shared/http/list_query.ts";
 import { type CommandSpec, type OptionSpec, PROGRAM, UsageError, WAIT_OPTION } from "./args.ts";
 import { CREATE_OPTIONS, describeIssues, exportRequestFromFlags } from "./create_flags.ts";
 import { asJson, describeExport, describePage } from "./output.ts";

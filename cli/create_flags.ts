@@ -5,7 +5,7 @@
  * zod schemas; the request is checked by the server's own parser before it is sent.
  */
 import type { ExportRequest } from "../client/exports_client.ts";
-import type { FieldIssue } from "../shared/errors.ts";
+import type { FieldIssue } from "../shared/core/errors.ts";
 import {
   ConversationStatusSchema,
   ConversationTierSchema,
@@ -13,8 +13,8 @@ import {
   ExportScopeSchema,
   JsonlTemplateSchema,
   parseExportRequest,
-} from "../shared/export_config.ts";
-import { ValidationError } from "../shared/errors.ts";
+} from "../shared/domain/export_config.ts";
+import { ValidationError } from "../shared/core/errors.ts";
 import { type OptionSpec, UsageError } from "./args.ts";
 
 /** How a flag's text becomes the field's value. */

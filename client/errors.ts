@@ -3,12 +3,12 @@
  * details } }`) as typed classes. They extend the server's ApiError, so both sides share one
  * shape: `status`, `code`, `message`, `details`, `retryAfterSeconds`.
  */
-import { ApiError, type FieldIssue } from "../shared/errors.ts";
-import { type ErrorCode, soleCodeOf } from "../shared/error_codes.ts";
+import { ApiError, type FieldIssue } from "../shared/core/errors.ts";
+import { type ErrorCode, soleCodeOf } from "../shared/core/error_codes.ts";
 
 export type { FieldIssue };
 
-/** Every error `code` the API answers with (shared/error_codes.ts, the contract's table). */
+/** Every error `code` the API answers with (shared/core/error_codes.ts, the contract's table). */
 export type ExportsErrorCode = ErrorCode;
 
 /** An error answer of the exports API: its HTTP status, its `code`, message and details. */

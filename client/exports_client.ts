@@ -12,15 +12,15 @@
  * ```
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
-import type { ExportLog as StoredExportLog } from "../shared/export_service.ts";
+import type { ExportLog as StoredExportLog } from "../shared/domain/export_service.ts";
 import type {
   ExportConfig,
   ExportConfigInput,
   ExportFiltersInput,
   ExportFormat,
   ExportRequest,
-} from "../shared/export_config.ts";
-import type { ExportStatus, ListQuery } from "../shared/list_query.ts";
+} from "../shared/domain/export_config.ts";
+import type { ExportStatus, ListQuery } from "../shared/http/list_query.ts";
 import {
   errorFromResponse,
   ExportsApiError,

@@ -1,7 +1,7 @@
 /**
  * Generates docs/openapi.json, the OpenAPI 3.1 document of the `exports` and `export-worker`
  * functions. Request and response schemas come from zod through z.toJSONSchema: the request body
- * and the normalized config are the very schemas the server parses with (shared/export_config.ts),
+ * and the normalized config are the very schemas the server parses with (shared/domain/export_config.ts),
  * the list query and the responses are zod schemas built here from the server's own enums and
  * limits. The table of operations below is the one place routes, status codes, error codes and
  * headers are written down; tests/openapi_test.ts holds the committed file to this generator and
@@ -23,16 +23,16 @@ import {
   MAX_FILTER_VALUES,
   MAX_SEARCH_CHARS,
   MAX_SYSTEM_PROMPT_CHARS,
-} from "../shared/export_config.ts";
-import { DEFAULT_LIMIT, EXPORT_STATUSES, MAX_LIMIT, MAX_PAGE } from "../shared/list_query.ts";
-import type { ExportLog } from "../shared/export_service.ts";
-import { MAX_BODY_BYTES } from "../shared/http.ts";
-import { MAX_WAIT_SECONDS } from "../shared/prefer_wait.ts";
-import { CONTENT_TYPES } from "../shared/download.ts";
+} from "../shared/domain/export_config.ts";
+import { DEFAULT_LIMIT, EXPORT_STATUSES, MAX_LIMIT, MAX_PAGE } from "../shared/http/list_query.ts";
+import type { ExportLog } from "../shared/domain/export_service.ts";
+import { MAX_BODY_BYTES } from "../shared/http/json_body.ts";
+import { MAX_WAIT_SECONDS } from "../shared/http/prefer_wait.ts";
+import { CONTENT_TYPES } from "../shared/domain/download.ts";
 import packageJson from "../package.json" with { type: "json" };
-import { LOWERCASE_UUID_PATTERN } from "../shared/uuid.ts";
-import { ERROR_CODES_BY_STATUS, type ErrorCode } from "../shared/error_codes.ts";
-import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, IDEMPOTENCY_KEY_PATTERN } from "../shared/http_contract.ts";
+import { LOWERCASE_UUID_PATTERN } from "../shared/core/uuid.ts";
+import { ERROR_CODES_BY_STATUS, type ErrorCode } from "../shared/core/error_codes.ts";
+import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, IDEMPOTENCY_KEY_PATTERN } from "../shared/http/headers.ts";
 
 /** Where the generated document is committed. */
 export const OPENAPI_FILE = new URL("../docs/openapi.json", import.meta.url);
@@ -124,7 +124,7 @@ const WorkerResultSchema = z.object({
   duration_ms: countSchema,
 });
 
-/** The GET /exports query, as shared/list_query.ts parses it. */
+/** The GET /exports query, as shared/http/list_query.ts parses it. */
 export const ListQuerySchema = z.strictObject({
   format: ExportFormatSchema.optional(),
   status: ExportStatusSchema.optional(),
@@ -139,9 +139,9 @@ export const ListQuerySchema = z.strictObject({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Errors: every status and code the API answers with (shared/errors.ts)
+// Errors: every status and code the API answers with (shared/core/errors.ts)
 
-/** Error codes by HTTP status; the contract's table (shared/error_codes.ts). */
+/** Error codes by HTTP status; the contract's table (shared/core/error_codes.ts). */
 const ERROR_CODES: Record<number, readonly ErrorCode[]> = ERROR_CODES_BY_STATUS;
 
 const FieldIssueSchema = z.object({
@@ -177,7 +177,7 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output" = "output"): Json 
 
 /**
  * JSON Schema patterns carry no flags, so a zod regex with the `i` flag (the UUID pattern of
- * shared/export_config.ts) is written out with both cases; any other letter would be wrong, so
+ * shared/domain/export_config.ts) is written out with both cases; any other letter would be wrong, so
  * it throws rather than document a stricter pattern than the server's.
  */
 function caseInsensitivePatterns(ctx: { zodSchema: unknown; jsonSchema: Json }): void {

@@ -4,7 +4,7 @@
  * for that user and ready-to-run examples. Reads .env.local's settings from the environment.
  */
 import { SignJWT } from "jose";
-import { createSql } from "../shared/db.ts";
+import { createSql } from "../shared/database/db.ts";
 
 const DEMO_USER_ID = "00000000-0000-4000-8000-00000000de70";
 const DEMO_EMAIL = "demo@example.com";

@@ -5,8 +5,8 @@
  *
  * Usage: deno run -A scripts/worker.ts   (reads SUPABASE_DB_URL / DATABASE_URL)
  */
-import { createSql } from "../shared/db.ts";
-import { processExports, WORKER_BUDGETS_MS } from "../shared/export_worker.ts";
+import { createSql } from "../shared/database/db.ts";
+import { processExports, WORKER_BUDGETS_MS } from "../shared/domain/export_worker.ts";
 
 const POLL_MS = 5_000;
 const url = Deno.env.get("SUPABASE_DB_URL") ?? Deno.env.get("DATABASE_URL");

@@ -4,8 +4,8 @@
  * (postgres.js could leave its socket paused after a COPY, hanging the next query).
  */
 import assert from "node:assert/strict";
-import { readChunkSlice } from "../shared/chunk_reader.ts";
-import { createSql } from "../shared/db.ts";
+import { readChunkSlice } from "../shared/database/chunk_reader.ts";
+import { createSql } from "../shared/database/db.ts";
 import { createUser, dbTest, seedConversations, testSql } from "./support/database.ts";
 import { exportAndWait } from "./support/exports.ts";
 import { userToken } from "./support/tokens.ts";

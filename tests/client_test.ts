@@ -13,7 +13,7 @@ import {
   ExportsNotFoundError,
   ExportsValidationError,
 } from "../client/exports_client.ts";
-import { ApiError } from "../shared/errors.ts";
+import { ApiError } from "../shared/core/errors.ts";
 import { functionsBaseUrl, supabaseAs } from "./support/api.ts";
 import { download } from "./support/exports.ts";
 import {

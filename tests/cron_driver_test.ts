@@ -3,8 +3,8 @@
  * process-exports job runs — completes queued exports, committing after every batch.
  */
 import assert from "node:assert/strict";
-import { ExportService } from "../shared/export_service.ts";
-import { parseExportRequest } from "../shared/export_config.ts";
+import { ExportService } from "../shared/domain/export_service.ts";
+import { parseExportRequest } from "../shared/domain/export_config.ts";
 import { claimsFor, createConversation, createUser, dbTest, testSql, withSettings } from "./support/database.ts";
 
 const sql = testSql();

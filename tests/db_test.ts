@@ -1,6 +1,6 @@
-/** shared/db.ts against the real database: the user scope and transaction guards. */
+/** shared/database/db.ts against the real database: the user scope and transaction guards. */
 import assert from "node:assert/strict";
-import { type Tx, withUser } from "../shared/db.ts";
+import { type Tx, withUser } from "../shared/database/db.ts";
 import { claimsFor, createUser, dbTest, testSql } from "./support/database.ts";
 
 const sql = testSql();

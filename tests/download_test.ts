@@ -4,9 +4,9 @@
  * stored bytes.
  */
 import assert from "node:assert/strict";
-import { signDownloadToken } from "../shared/download_token.ts";
-import { claimNextExport, driveClaim, runStep } from "../shared/export_worker.ts";
-import { parseSigningKeys } from "../shared/env.ts";
+import { signDownloadToken } from "../shared/http/download_token.ts";
+import { claimNextExport, driveClaim, runStep } from "../shared/domain/export_worker.ts";
+import { parseSigningKeys } from "../shared/core/env.ts";
 import { api, exportsUrl } from "./support/api.ts";
 import { createConversation, createUser, dbTest, seedConversations, testSql, withSettings } from "./support/database.ts";
 import { download, exportAndWait, type ExportLogBody } from "./support/exports.ts";

@@ -3,8 +3,8 @@
  * scope semantics, validation that writes nothing, and the active limit under concurrency.
  */
 import assert from "node:assert/strict";
-import { ExportService } from "../shared/export_service.ts";
-import { parseExportRequest } from "../shared/export_config.ts";
+import { ExportService } from "../shared/domain/export_service.ts";
+import { parseExportRequest } from "../shared/domain/export_config.ts";
 import {
   ExportNotFoundError,
   ExportPermissionError,
@@ -12,7 +12,7 @@ import {
   TooManyConversationsError,
   TooManyExportsError,
   ValidationError,
-} from "../shared/errors.ts";
+} from "../shared/core/errors.ts";
 import {
   claimsFor,
   countExportRows,

@@ -3,10 +3,10 @@
  * recovery after a real SIGKILL mid-batch, and concurrent workers completing each export once.
  */
 import assert from "node:assert/strict";
-import { createSql } from "../shared/db.ts";
-import { ExportService } from "../shared/export_service.ts";
-import { parseExportRequest } from "../shared/export_config.ts";
-import { claimNextExport, driveClaim, processExports } from "../shared/export_worker.ts";
+import { createSql } from "../shared/database/db.ts";
+import { ExportService } from "../shared/domain/export_service.ts";
+import { parseExportRequest } from "../shared/domain/export_config.ts";
+import { claimNextExport, driveClaim, processExports } from "../shared/domain/export_worker.ts";
 import { api } from "./support/api.ts";
 import {
   claimsFor,

@@ -9,15 +9,15 @@
  * holds an export; the exports are driven here instead, so no test waits for a cron minute.
  */
 import assert from "node:assert/strict";
-import { createSql } from "../shared/db.ts";
-import { parseExportRequest } from "../shared/export_config.ts";
-import { ExportService } from "../shared/export_service.ts";
+import { createSql } from "../shared/database/db.ts";
+import { parseExportRequest } from "../shared/domain/export_config.ts";
+import { ExportService } from "../shared/domain/export_service.ts";
 import {
   claimNextExport,
   driveClaim,
   processExports,
   type StepOutcome,
-} from "../shared/export_worker.ts";
+} from "../shared/domain/export_worker.ts";
 import { api, type ApiResponse } from "./support/api.ts";
 import { claimsFor, createUser, dbTest, testSql, withoutCronDriver, withSettings } from "./support/database.ts";
 import { download, exportAndWait, type ExportLogBody } from "./support/exports.ts";
@@ -473,7 +473,7 @@ dbTest(
         // Every pooled connection of the function is used again, concurrently (requests held on
         // a table lock until all the pool's connections are live). postgres.js 3.4.9 replays a
         // killed backend's 57P01 onto the first query of a reconnected connection
-        // (porsager/postgres#1223); shared/db.ts retries that once when nothing has run yet, so
+        // (porsager/postgres#1223); shared/database/db.ts retries that once when nothing has run yet, so
         // no request may fail once Postgres is back.
         const late = await holdEveryPooledConnection(() => api(`/${big.export_id}`, { token }));
         console.log(`requests that failed after Postgres was back: ${late.length}`);

@@ -19,7 +19,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ValidationError } from "../shared/errors.ts";
+import { ValidationError } from "../shared/core/errors.ts";
 import {
   ConversationStatusSchema,
   ConversationTierSchema,
@@ -29,9 +29,9 @@ import {
   MAX_REPORTED_ISSUES,
   type ParsedExportRequest,
   parseExportRequest,
-} from "../shared/export_config.ts";
-import { MAX_BODY_BYTES } from "../shared/http.ts";
-import { EXPORT_STATUSES, parseListQuery } from "../shared/list_query.ts";
+} from "../shared/domain/export_config.ts";
+import { MAX_BODY_BYTES } from "../shared/http/json_body.ts";
+import { EXPORT_STATUSES, parseListQuery } from "../shared/http/list_query.ts";
 import { api, type ApiCall, type ApiResponse, exportsUrl } from "./support/api.ts";
 import {
   countExportRows,

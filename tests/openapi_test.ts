@@ -13,10 +13,10 @@ import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import formatsPlugin from "ajv-formats";
 import { createExportsApp } from "../functions/exports/app.ts";
 import { createWorkerApp } from "../functions/export-worker/app.ts";
-import { loadFunctionsEnv } from "../shared/env.ts";
-import { parseExportRequest } from "../shared/export_config.ts";
-import { parseListQuery } from "../shared/list_query.ts";
-import { ValidationError } from "../shared/errors.ts";
+import { loadFunctionsEnv } from "../shared/core/env.ts";
+import { parseExportRequest } from "../shared/domain/export_config.ts";
+import { parseListQuery } from "../shared/http/list_query.ts";
+import { ValidationError } from "../shared/core/errors.ts";
 import {
   buildOpenApiDocument,
   EXAMPLES,
@@ -359,7 +359,9 @@ Deno.test("the routes the Hono apps register are exactly the documented operatio
 
 Deno.test("every (status, code) the code can answer with is documented, and every documented one exists", async () => {
   const sources: string[] = [];
-  for (const folder of ["shared", "functions/exports", "functions/export-worker"]) {
+  for (
+    const folder of ["shared/core", "shared/database", "shared/domain", "shared/http", "functions/exports", "functions/export-worker"]
+  ) {
     for (const entry of Deno.readDirSync(new URL(`../${folder}/`, import.meta.url))) {
       if (entry.isFile && entry.name.endsWith(".ts")) {
         sources.push(

@@ -10,7 +10,7 @@
  * driver meanwhile (see claimWhilePaused).
  */
 import assert from "node:assert/strict";
-import { type Claim, runStep, type StepOutcome } from "../shared/export_worker.ts";
+import { type Claim, runStep, type StepOutcome } from "../shared/domain/export_worker.ts";
 import { api, exportsUrl } from "./support/api.ts";
 import {
   createConversation,

@@ -3,9 +3,9 @@
  * wakes on NOTIFY exports_queued, completes the export, and stops cleanly on SIGTERM.
  */
 import assert from "node:assert/strict";
-import { ExportService } from "../shared/export_service.ts";
-import { parseExportRequest } from "../shared/export_config.ts";
-import { processExports } from "../shared/export_worker.ts";
+import { ExportService } from "../shared/domain/export_service.ts";
+import { parseExportRequest } from "../shared/domain/export_config.ts";
+import { processExports } from "../shared/domain/export_worker.ts";
 import { claimsFor, createConversation, createUser, dbTest, testSql } from "./support/database.ts";
 
 const sql = testSql();

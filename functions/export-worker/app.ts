@@ -4,12 +4,13 @@
  * is left or its time budget is spent, then hands back what it holds, and reports what it did.
  */
 import { Hono } from "hono";
-import { createTokenVerifier, type TokenVerifier } from "../../shared/auth.ts";
-import { createSql, isConnectionError, type Sql } from "../../shared/db.ts";
-import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/env.ts";
-import { ApiError, MethodNotAllowedError, ServiceUnavailableError } from "../../shared/errors.ts";
-import { processExports, WORKER_BUDGETS_MS } from "../../shared/export_worker.ts";
-import { errorBody, errorHeaders, logLine } from "../../shared/http.ts";
+import { createTokenVerifier, type TokenVerifier } from "../../shared/http/auth.ts";
+import { createSql, isConnectionError, type Sql } from "../../shared/database/db.ts";
+import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/core/env.ts";
+import { ApiError, MethodNotAllowedError, ServiceUnavailableError } from "../../shared/core/errors.ts";
+import { processExports, WORKER_BUDGETS_MS } from "../../shared/domain/export_worker.ts";
+import { errorBody, errorHeaders } from "../../shared/http/error_response.ts";
+import { logLine } from "../../shared/core/log.ts";
 
 /** Default time budget per invocation: under the edge runtime's wall-clock limit. */
 export const DEFAULT_BUDGET_MS = WORKER_BUDGETS_MS.workerFunction;

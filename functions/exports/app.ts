@@ -6,9 +6,9 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { createTokenVerifier, type TokenVerifier } from "../../shared/auth.ts";
-import { createSql, isConnectionError, type Sql, type UserClaims } from "../../shared/db.ts";
-import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/env.ts";
+import { createTokenVerifier, type TokenVerifier } from "../../shared/http/auth.ts";
+import { createSql, isConnectionError, type Sql, type UserClaims } from "../../shared/database/db.ts";
+import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/core/env.ts";
 import {
   ApiError,
   AuthenticationError,
@@ -18,16 +18,16 @@ import {
   RangeNotSatisfiableError,
   ServiceUnavailableError,
   ValidationError,
-} from "../../shared/errors.ts";
-import { canonicalConfigKey, parseExportRequest } from "../../shared/export_config.ts";
-import { type ExportLog, ExportService } from "../../shared/export_service.ts";
-import { isUuid } from "../../shared/uuid.ts";
+} from "../../shared/core/errors.ts";
+import { canonicalConfigKey, parseExportRequest } from "../../shared/domain/export_config.ts";
+import { type ExportLog, ExportService } from "../../shared/domain/export_service.ts";
+import { isUuid } from "../../shared/core/uuid.ts";
 import {
   CORS_ALLOWED_HEADERS,
   CORS_ALLOWED_METHODS,
   CORS_EXPOSED_HEADERS,
   IDEMPOTENCY_KEY_PATTERN,
-} from "../../shared/http_contract.ts";
+} from "../../shared/http/headers.ts";
 import {
   assertDownloadable,
   CONTENT_TYPES,
@@ -38,13 +38,15 @@ import {
   parseRange,
   type StoredFile,
   streamFile,
-} from "../../shared/download.ts";
-import { signedFileUrl, verifyDownloadToken } from "../../shared/download_token.ts";
-import { processExports, WORKER_BUDGETS_MS } from "../../shared/export_worker.ts";
-import { errorBody, errorHeaders, logLine, readJsonBody } from "../../shared/http.ts";
-import { parseWaitPreference, waitWhileRunning } from "../../shared/prefer_wait.ts";
-import { parseListQuery } from "../../shared/list_query.ts";
-import { createUserDirectory } from "../../shared/user_directory.ts";
+} from "../../shared/domain/download.ts";
+import { signedFileUrl, verifyDownloadToken } from "../../shared/http/download_token.ts";
+import { processExports, WORKER_BUDGETS_MS } from "../../shared/domain/export_worker.ts";
+import { errorBody, errorHeaders } from "../../shared/http/error_response.ts";
+import { readJsonBody } from "../../shared/http/json_body.ts";
+import { logLine } from "../../shared/core/log.ts";
+import { parseWaitPreference, waitWhileRunning } from "../../shared/http/prefer_wait.ts";
+import { parseListQuery } from "../../shared/http/list_query.ts";
+import { createUserDirectory } from "../../shared/database/user_directory.ts";
 
 /** What the app needs; tests pass their own, index.ts builds them from the environment. */
 export interface ExportsAppOptions {

@@ -1,5 +1,5 @@
 /** The benchmark's own connection to the bench database, as the owner (setup and checks only). */
-import { createSql, type Sql } from "../../shared/db.ts";
+import { createSql, type Sql } from "../../shared/database/db.ts";
 import { env } from "./config.ts";
 
 let shared: Sql | undefined;

@@ -5,8 +5,8 @@
  * without the read-ahead that overlaps them with sending), and Postgres's own part: reading
  * every slice in one statement, nothing sent.
  */
-import { readChunkSlice } from "../../shared/chunk_reader.ts";
-import { SLICE_BYTES } from "../../shared/download.ts";
+import { readChunkSlice } from "../../shared/database/chunk_reader.ts";
+import { SLICE_BYTES } from "../../shared/domain/download.ts";
 import { api } from "../../tests/support/api.ts";
 import { curlToNowhere } from "./curl.ts";
 import { benchSql } from "./db.ts";

@@ -8,8 +8,8 @@
  *
  * Usage: deno run -A scripts/bench/drive_export.ts <export_log_id>   (reads SUPABASE_DB_URL)
  */
-import { createSql } from "../../shared/db.ts";
-import { claimNextExport, driveClaim } from "../../shared/export_worker.ts";
+import { createSql } from "../../shared/database/db.ts";
+import { claimNextExport, driveClaim } from "../../shared/domain/export_worker.ts";
 import { env } from "./config.ts";
 import { ownPeakRss } from "./rss.ts";
 

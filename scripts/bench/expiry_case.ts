@@ -11,7 +11,7 @@
  * Writes results/expiry-<size>.json.
  */
 import postgres from "postgres";
-import { createSql } from "../../shared/db.ts";
+import { createSql } from "../../shared/database/db.ts";
 import { currentSizes, env } from "./config.ts";
 import { benchSql, closeBenchSql } from "./db.ts";
 import { median } from "./download.ts";

@@ -6,7 +6,7 @@
  */
 import postgres from "postgres";
 import { api } from "../../tests/support/api.ts";
-import { ConversationStatusSchema } from "../../shared/export_config.ts";
+import { ConversationStatusSchema } from "../../shared/domain/export_config.ts";
 import { CONVERSATION_EPOCH_MS, env, type Layout } from "./config.ts";
 import { benchSql } from "./db.ts";
 import { psql, timings } from "./psql.ts";

@@ -7,7 +7,7 @@
  *
  * Usage: deno run -A scripts/bench/naive_export.ts <conversations> <output file>
  */
-import { createSql } from "../../shared/db.ts";
+import { createSql } from "../../shared/database/db.ts";
 import { CONVERSATION_EPOCH_MS, env, OWNER_ID } from "./config.ts";
 import { ownPeakRss } from "./rss.ts";
 

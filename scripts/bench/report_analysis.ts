@@ -72,8 +72,8 @@ function downloadSection(r: Results, failing: Target[]): string[] {
   const sliceMiB = p.sliceBytes / 2 ** 20;
   out.push(
     `Where the time goes, on the same ${mb(p.bytes)} MB file (${n(p.slices)} slices of ${sliceMiB} MiB, ` +
-      "each read by `readChunkSlice` in `shared/chunk_reader.ts` as `COPY (SELECT substring(…)) TO STDOUT " +
-      "(FORMAT binary)`, as `streamFile` in `shared/download.ts` does, which reads the next slice while the " +
+      "each read by `readChunkSlice` in `shared/database/chunk_reader.ts` as `COPY (SELECT substring(…)) TO STDOUT " +
+      "(FORMAT binary)`, as `streamFile` in `shared/domain/download.ts` does, which reads the next slice while the " +
       "current one is sent):",
     "",
     "| path | s | MB/s |",

@@ -3,9 +3,9 @@
  * worker steps, and prints its internal id: a fixture for scripts/test_faults.sh, which has no
  * functions server. Usage: SUPABASE_DB_URL=… deno run -A tests/support/completed_export.ts
  */
-import { parseExportRequest } from "../../shared/export_config.ts";
-import { ExportService } from "../../shared/export_service.ts";
-import { claimNextExport, driveClaim } from "../../shared/export_worker.ts";
+import { parseExportRequest } from "../../shared/domain/export_config.ts";
+import { ExportService } from "../../shared/domain/export_service.ts";
+import { claimNextExport, driveClaim } from "../../shared/domain/export_worker.ts";
 import { claimsFor, createConversation, createUser, testSql } from "./database.ts";
 
 const sql = testSql();

@@ -16,8 +16,8 @@
  * transaction) reading the socket, so it notices the kill at once and rolls back, as it would
  * for a worker killed between two statements.
  */
-import { createSql } from "../../shared/db.ts";
-import { claimNextExport, runStep } from "../../shared/export_worker.ts";
+import { createSql } from "../../shared/database/db.ts";
+import { claimNextExport, runStep } from "../../shared/domain/export_worker.ts";
 
 const MODES = ["after-claim", "mid-batch", "before-finish"] as const;
 const WAIT_FOR_KILL_MS = 30_000;

@@ -2,7 +2,7 @@
  * Test fixtures over the real test database (npm test points SUPABASE_DB_URL at a throwaway
  * cluster). Every test makes its own users, so tests never see each other's rows.
  */
-import { createSql, type Sql, type UserClaims } from "../../shared/db.ts";
+import { createSql, type Sql, type UserClaims } from "../../shared/database/db.ts";
 
 let shared: Sql | undefined;
 

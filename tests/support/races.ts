@@ -4,7 +4,7 @@
  * by the functions server), and running many requests at once.
  */
 import assert from "node:assert/strict";
-import { type Claim, claimNextExport } from "../../shared/export_worker.ts";
+import { type Claim, claimNextExport } from "../../shared/domain/export_worker.ts";
 import { functionsBaseUrl } from "./api.ts";
 import { testSql } from "./database.ts";
 

@@ -3,7 +3,7 @@
  * user's exports fail (a poison export) or take longer (to watch progress). Returns the function
  * that puts the real render_batch back; call it in `finally`.
  */
-import type { Sql } from "../../shared/db.ts";
+import type { Sql } from "../../shared/database/db.ts";
 import { testSql } from "./database.ts";
 
 /** What the wrapper does to the user's batches. */

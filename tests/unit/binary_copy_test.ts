@@ -1,6 +1,6 @@
 /** decodeBinaryCopy(): the framing of a binary COPY slice, and every way it can be wrong. */
 import assert from "node:assert/strict";
-import { decodeBinaryCopy } from "../../shared/chunk_reader.ts";
+import { decodeBinaryCopy } from "../../shared/database/chunk_reader.ts";
 
 Deno.test("decodeBinaryCopy reads one bytea row and refuses NULLs, extra rows and torn streams", () => {
   const header = [...new TextEncoder().encode("PGCOPY\n"), 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ValidationError } from "../../shared/errors.ts";
+import { ValidationError } from "../../shared/core/errors.ts";
 import {
   canonicalConfigKey,
   type ExportConfig,
@@ -10,7 +10,7 @@ import {
   MAX_REPORTED_ISSUES,
   parseExportRequest,
   parseTimestamp,
-} from "../../shared/export_config.ts";
+} from "../../shared/domain/export_config.ts";
 
 const ID_A = "0b6f1c2e-3d4a-4b5c-8d6e-7f8091a2b3c4";
 const ID_B = "1c7a2d3f-4e5b-4c6d-9e7f-8091a2b3c4d5";

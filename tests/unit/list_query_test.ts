@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ValidationError } from "../../shared/errors.ts";
-import { MAX_REPORTED_ISSUES } from "../../shared/export_config.ts";
-import { DEFAULT_LIMIT, parseListQuery } from "../../shared/list_query.ts";
+import { ValidationError } from "../../shared/core/errors.ts";
+import { MAX_REPORTED_ISSUES } from "../../shared/domain/export_config.ts";
+import { DEFAULT_LIMIT, parseListQuery } from "../../shared/http/list_query.ts";
 
 function parse(query: string) {
   return parseListQuery(new URLSearchParams(query));

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 
-const guardModule = new URL("../../shared/process_guard.ts", import.meta.url).href;
+const guardModule = new URL("../../shared/core/process_guard.ts", import.meta.url).href;
 
 /** The child: a server with /slow (answers after 500 ms), /stray (leaves a rejection) and /ok. */
 function serverSource(guarded: boolean): string {

@@ -1,6 +1,6 @@
 /** timestamptzToIso(): Postgres's timestamptz text to the API's ISO 8601 with microseconds. */
 import assert from "node:assert/strict";
-import { timestamptzToIso } from "../../shared/db.ts";
+import { timestamptzToIso } from "../../shared/database/db.ts";
 
 Deno.test("timestamptzToIso() keeps microseconds and converts offsets exactly", () => {
   assert.equal(timestamptzToIso("2026-11-28 14:03:07.1234+00"), "2026-11-28T14:03:07.123400Z");

@@ -1,33 +1,8 @@
-/**
- * HTTP helpers shared by the functions: the error body of the contract, reading a JSON body
- * without ever holding more than the limit; the log line (shared/log.ts) is re-exported.
- */
-import {
-  ApiError,
-  MethodNotAllowedError,
-  PayloadTooLargeError,
-  ValidationError,
-} from "./errors.ts";
+/** Reading a JSON request body without ever holding more than the limit. */
+import { PayloadTooLargeError, ValidationError } from "../core/errors.ts";
 
 /** Maximum body size of POST /exports: room for 10,000 ids. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-/** The contract's error body: `{ error: { code, message, details? } }`. */
-export function errorBody(error: ApiError): { error: Record<string, unknown> } {
-  const body: Record<string, unknown> = { code: error.code, message: error.message };
-  if (error.details !== undefined) body.details = error.details;
-  return { error: body };
-}
-
-/** Headers an error response adds (Retry-After, Allow). */
-export function errorHeaders(error: ApiError): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (error.retryAfterSeconds !== undefined) {
-    headers["Retry-After"] = String(error.retryAfterSeconds);
-  }
-  if (error instanceof MethodNotAllowedError) headers["Allow"] = error.allowed.join(", ");
-  return headers;
-}
 
 /**
  * Reads a JSON body of at most `maxBytes`: a larger declared Content-Length is refused before
@@ -71,5 +46,3 @@ export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES):
     throw new ValidationError([{ path: "", message: "The body is not valid JSON" }]);
   }
 }
-
-export { logLine } from "./log.ts";

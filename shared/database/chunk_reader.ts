@@ -6,7 +6,7 @@
  */
 import { getDefaultHighWaterMark, setDefaultHighWaterMark } from "node:stream";
 import { idempotentWithReconnect, isConnectionError, type Sql } from "./db.ts";
-import { LOWERCASE_UUID_PATTERN } from "./uuid.ts";
+import { LOWERCASE_UUID_PATTERN } from "../core/uuid.ts";
 
 /** The largest slice one read may ask for. */
 export const MAX_SLICE_BYTES = 4 * 1024 * 1024;

@@ -4,8 +4,8 @@
  * stream reads each slice with its own short query as the client takes them, so a slow client
  * holds no database connection and no file is ever held whole in memory.
  */
-import { readChunkSlice } from "./chunk_reader.ts";
-import { idempotentWithReconnect, type Sql, type UserClaims, withService, withUser } from "./db.ts";
+import { readChunkSlice } from "../database/chunk_reader.ts";
+import { idempotentWithReconnect, type Sql, type UserClaims, withService, withUser } from "../database/db.ts";
 import type { ExportFormat } from "./export_config.ts";
 import {
   ExportExpiredError,
@@ -13,9 +13,9 @@ import {
   ExportStateError,
   RangeNotSatisfiableError,
   TooManyDownloadsError,
-} from "./errors.ts";
-import type { Tx } from "./db.ts";
-import { logLine } from "./log.ts";
+} from "../core/errors.ts";
+import type { Tx } from "../database/db.ts";
+import { logLine } from "../core/log.ts";
 
 /** Content-Type per format, as the contract names them. */
 export const CONTENT_TYPES: Record<ExportFormat, string> = {

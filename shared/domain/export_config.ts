@@ -6,8 +6,8 @@
  */
 
 import { z } from "zod";
-import { type FieldIssue, ValidationError } from "./errors.ts";
-import { UUID_PATTERN } from "./uuid.ts";
+import { type FieldIssue, ValidationError } from "../core/errors.ts";
+import { UUID_PATTERN } from "../core/uuid.ts";
 
 /** Most conversation ids one export request may list. */
 export const MAX_CONVERSATION_IDS = 10_000;

@@ -6,7 +6,7 @@
  * and the cron side's.
  */
 import { z } from "zod";
-import { type Sql, SQLSTATE, type Tx, type UserClaims, withService, withUser } from "./db.ts";
+import { type Sql, SQLSTATE, type Tx, type UserClaims, withService, withUser } from "../database/db.ts";
 import {
   ExportNotFoundError,
   ExportPermissionError,
@@ -16,13 +16,13 @@ import {
   TooManyConversationsError,
   TooManyExportsError,
   ValidationError,
-} from "./errors.ts";
+} from "../core/errors.ts";
 import { membershipCondition } from "./membership_query.ts";
-import { isUuid } from "./uuid.ts";
+import { isUuid } from "../core/uuid.ts";
 import type { ExportConfig, ExportFormat } from "./export_config.ts";
-import { DEFAULT_LIMIT, EXPORT_STATUSES, type ExportStatus, MAX_LIMIT } from "./list_query.ts";
+import { DEFAULT_LIMIT, EXPORT_STATUSES, type ExportStatus, MAX_LIMIT } from "./listing.ts";
 
-export { EXPORT_STATUSES, type ExportStatus } from "./list_query.ts";
+export { EXPORT_STATUSES, type ExportStatus } from "./listing.ts";
 
 /** The public ExportLog: the 14 columns of export_logs plus the `progress` and `skipped` extras. */
 export interface ExportLog {

@@ -9,7 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { SigningKey } from "./env.ts";
+import type { SigningKey } from "../core/env.ts";
 
 function mac(secret: string, exportId: string, expiresUnix: number, version: string): Buffer {
   return createHmac("sha256", secret).update(`${exportId.toLowerCase()}.${expiresUnix}.${version}`).digest();

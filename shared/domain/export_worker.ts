@@ -4,7 +4,7 @@
  * POST), the export-worker function and the local worker loop all use this; pg_cron uses the
  * SQL procedure exports_internal.process_exports(). Any number may run at once.
  */
-import type { Sql, Tx } from "./db.ts";
+import type { Sql, Tx } from "../database/db.ts";
 
 /**
  * How long each driver keeps claiming, in one place. Every driver stops claiming when its budget

@@ -12,9 +12,9 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
-import { AuthenticationError, ExportPermissionError } from "./errors.ts";
-import type { UserClaims } from "./db.ts";
-import { UUID_PATTERN } from "./uuid.ts";
+import { AuthenticationError, ExportPermissionError } from "../core/errors.ts";
+import type { UserClaims } from "../database/db.ts";
+import { UUID_PATTERN } from "../core/uuid.ts";
 
 const CLOCK_SKEW_SECONDS = 30;
 const ASYMMETRIC_ALGORITHMS = ["ES256", "RS256"];

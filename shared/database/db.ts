@@ -5,8 +5,8 @@
  * operations run as the owner through SQL functions that users cannot execute.
  */
 import postgres from "postgres";
-import { ExportPermissionError, ServiceUnavailableError } from "./errors.ts";
-import { logLine } from "./log.ts";
+import { ExportPermissionError, ServiceUnavailableError } from "../core/errors.ts";
+import { logLine } from "../core/log.ts";
 
 /** A postgres.js client or transaction. */
 export type Sql = postgres.Sql<Record<string, unknown>>;

@@ -3,7 +3,7 @@
  * run as the user, so RLS still decides what is exportable; this only narrows it down.
  */
 import type { ExportConfig, ExportFilters } from "./export_config.ts";
-import type { Tx } from "./db.ts";
+import type { Tx } from "../database/db.ts";
 
 type Fragment = ReturnType<Tx["unsafe"]>;
 

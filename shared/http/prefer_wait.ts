@@ -2,7 +2,7 @@
  * `Prefer: wait=N`: hold the response until the export leaves queued/processing or N seconds
  * pass. Each check is its own short query, so waiting holds no database connection in between.
  */
-import type { ExportLog } from "./export_service.ts";
+import type { ExportLog } from "../domain/export_service.ts";
 
 /** The longest wait honoured, in seconds. */
 export const MAX_WAIT_SECONDS = 30;

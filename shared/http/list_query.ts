@@ -1,26 +1,17 @@
 /** The GET /exports query: which of the caller's exports to list, and which page of them. */
 
-import { type FieldIssue, ValidationError } from "./errors.ts";
+import { type FieldIssue, ValidationError } from "../core/errors.ts";
 import {
   type ExportFormat,
   ExportFormatSchema,
   MAX_REPORTED_ISSUES,
   parseTimestamp,
   quote,
-} from "./export_config.ts";
+} from "../domain/export_config.ts";
 
-/** The statuses an export goes through, as `export_logs.status` allows. */
-export const EXPORT_STATUSES = ["queued", "processing", "completed", "failed", "expired"] as const;
+import { EXPORT_STATUSES, type ExportStatus, MAX_LIMIT, MAX_PAGE, DEFAULT_LIMIT } from "../domain/listing.ts";
 
-/** The status of an export. */
-export type ExportStatus = typeof EXPORT_STATUSES[number];
-
-/** Largest `page` accepted; far beyond any real listing, it keeps the SQL offset small. */
-export const MAX_PAGE = 1_000_000;
-/** Largest `limit` accepted. */
-export const MAX_LIMIT = 100;
-/** `limit` when the query gives none. */
-export const DEFAULT_LIMIT = 25;
+export { DEFAULT_LIMIT, EXPORT_STATUSES, type ExportStatus, MAX_LIMIT, MAX_PAGE };
 
 /** A validated GET /exports query; optional fields are present only when given. */
 export interface ListQuery {
