@@ -12,7 +12,12 @@
  * ```
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
-import type { ExportLog as StoredExportLog } from "../shared/domain/export_service.ts";
+import type {
+  ExportLog,
+  ExportPage,
+  ListedExportConfig,
+  ListedExportLog,
+} from "../shared/domain/export_log.ts";
 import type {
   ExportConfig,
   ExportConfigInput,
@@ -34,35 +39,19 @@ export type {
   ExportConfigInput,
   ExportFiltersInput,
   ExportFormat,
+  ExportLog,
+  ExportPage,
   ExportRequest,
   ExportStatus,
+  ListedExportConfig,
+  ListedExportLog,
 };
-
-/** An export as `GET /exports/{id}` and `POST /exports` return it. */
-export type ExportLog = Omit<StoredExportLog, "config"> & { config: ExportConfig };
-
-/** A config as a list shows it: `conversationIds` replaced by their count. */
-export type ListedExportConfig = ExportConfig extends infer C
-  ? C extends unknown ? Omit<C, "conversationIds"> & { conversationIdsCount?: number } : never
-  : never;
-
-/** An export as `GET /exports` lists it. */
-export type ListedExportLog = Omit<StoredExportLog, "config"> & { config: ListedExportConfig };
 
 /** The `GET /exports` query: every field optional; `from` (inclusive) and `to` (exclusive) bound `timestamp`. */
 export type ListExportsQuery = Partial<Omit<ListQuery, "from" | "to">> & {
   from?: string | Date;
   to?: string | Date;
 };
-
-/** One page of the caller's exports, newest first. */
-export interface ExportPage {
-  logs: ListedExportLog[];
-  /** All exports matching the query, over every page. */
-  total: number;
-  page: number;
-  limit: number;
-}
 
 /** How far an export has got, in conversations. */
 export interface ExportProgress {

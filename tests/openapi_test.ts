@@ -239,7 +239,7 @@ Deno.test("docs/openapi.json is exactly what scripts/generate_openapi.ts generat
   const current = await Deno.readTextFile(OPENAPI_FILE);
   assert.ok(
     current === renderOpenApiDocument(),
-    "docs/openapi.json is out of date: run `deno run -A scripts/generate_openapi.ts` and commit it",
+    "docs/openapi.json is out of date: run `deno task openapi` and commit it",
   );
 });
 

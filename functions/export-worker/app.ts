@@ -7,10 +7,13 @@ import { Hono } from "hono";
 import { createTokenVerifier, type TokenVerifier } from "../../shared/http/auth.ts";
 import { createSql, isConnectionError, type Sql } from "../../shared/database/db.ts";
 import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/core/env.ts";
-import { ApiError, MethodNotAllowedError, ServiceUnavailableError } from "../../shared/core/errors.ts";
+import { ApiError, ServiceUnavailableError } from "../../shared/core/errors.ts";
 import { processExports, WORKER_BUDGETS_MS } from "../../shared/domain/export_worker.ts";
 import { errorBody, errorHeaders } from "../../shared/http/error_response.ts";
 import { logLine } from "../../shared/core/log.ts";
+import { type RouteEnv, serviceRole } from "../../shared/http/middleware.ts";
+import { WORKER_ROUTES } from "../../shared/http/routes.ts";
+import { type RouteHandlers, serveRoutes } from "../../shared/http/serve_route.ts";
 
 /** Default time budget per invocation: under the edge runtime's wall-clock limit. */
 export const DEFAULT_BUDGET_MS = WORKER_BUDGETS_MS.workerFunction;
@@ -24,7 +27,7 @@ export interface WorkerAppOptions {
 }
 
 /** Builds the worker app from the environment (index.ts). */
-export function createWorkerAppFromEnv(): Hono {
+export function createWorkerAppFromEnv(): Hono<RouteEnv> {
   const env = loadFunctionsEnv();
   const budget = Number(Deno.env.get("EXPORTS_WORKER_BUDGET_MS") ?? DEFAULT_BUDGET_MS);
   return createWorkerApp({
@@ -34,26 +37,26 @@ export function createWorkerAppFromEnv(): Hono {
   });
 }
 
-/** Builds the Hono app with base path `/export-worker`: POST runs the worker. */
-export function createWorkerApp(options: WorkerAppOptions): Hono {
-  const verifier = options.verifier ?? createTokenVerifier(options.env, () => Promise.resolve(false));
-  const app = new Hono().basePath("/export-worker");
+/** Builds the Hono app with base path `/export-worker`: POST runs the worker (shared/http/routes.ts). */
+export function createWorkerApp(options: WorkerAppOptions): Hono<RouteEnv> {
+  const verifier = options.verifier ??
+    createTokenVerifier(options.env, () => Promise.resolve(false));
+  const app = new Hono<RouteEnv>().basePath("/export-worker");
+  const handlers: RouteHandlers<typeof WORKER_ROUTES> = {
+    async runExportWorker(c) {
+      const started = performance.now();
+      const completed = await processExports(options.sql, {
+        workerId: `export-worker-${crypto.randomUUID().slice(0, 8)}`,
+        budgetMs: options.budgetMs ?? DEFAULT_BUDGET_MS,
+        signal: c.req.raw.signal,
+      });
+      const durationMs = Math.round(performance.now() - started);
+      logLine({ level: "info", component: "export-worker", completed, duration_ms: durationMs });
+      return c.json({ completed, duration_ms: durationMs });
+    },
+  };
+  serveRoutes(app, WORKER_ROUTES, handlers, { serviceRole: serviceRole(verifier) });
 
-  app.post("/", async (c) => {
-    await verifier.verifyServiceRole(c.req.header("authorization"));
-    const started = performance.now();
-    const completed = await processExports(options.sql, {
-      workerId: `export-worker-${crypto.randomUUID().slice(0, 8)}`,
-      budgetMs: options.budgetMs ?? DEFAULT_BUDGET_MS,
-      signal: c.req.raw.signal,
-    });
-    const durationMs = Math.round(performance.now() - started);
-    logLine({ level: "info", component: "export-worker", completed, duration_ms: durationMs });
-    return c.json({ completed, duration_ms: durationMs });
-  });
-  app.all("/", () => {
-    throw new MethodNotAllowedError(["POST"]);
-  });
   app.notFound((c) => c.json({ error: { code: "not_found", message: "No such path" } }, 404));
   app.onError((error, c) => {
     const apiError = error instanceof ApiError
@@ -61,7 +64,9 @@ export function createWorkerApp(options: WorkerAppOptions): Hono {
       : isConnectionError(error)
       ? new ServiceUnavailableError(error)
       : new ApiError(500, "internal", "Something went wrong on our side");
-    if (apiError.status === 500) logLine({ level: "error", component: "export-worker", error: String(error) });
+    if (apiError.status === 500) {
+      logLine({ level: "error", component: "export-worker", error: String(error) });
+    }
     for (const [name, value] of Object.entries(errorHeaders(apiError))) c.header(name, value);
     return c.json(errorBody(apiError), apiError.status as 400);
   });

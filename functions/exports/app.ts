@@ -1,33 +1,26 @@
 /**
- * The `exports` edge function: routing, authentication, validation and the mapping of errors to
- * responses, over the shared ExportService. Paths start with `/exports`, as on the edge runtime.
- * Checks run in the contract's order: OPTIONS, unknown path 404, wrong method 405, auth 401/403,
- * malformed id 400, body too large 413, invalid body or query 400, then the service's answers.
+ * The `exports` edge function: the handlers of its routes (shared/http/routes.ts) over the
+ * shared ExportService, and the mapping of errors to responses. Paths start with `/exports`, as
+ * on the edge runtime. Checks run in the contract's order: OPTIONS, unknown path 404, wrong
+ * method 405, then those serveRoute puts in front of each handler (auth 401/403, malformed id
+ * 400, body too large 413, invalid body or query 400), then the service's answers.
  */
-import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
-import { createTokenVerifier, type TokenVerifier } from "../../shared/http/auth.ts";
-import { createSql, isConnectionError, type Sql, type UserClaims } from "../../shared/database/db.ts";
 import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/core/env.ts";
 import {
   ApiError,
   AuthenticationError,
   ExportExpiredError,
   ExportNotFoundError,
-  MethodNotAllowedError,
   RangeNotSatisfiableError,
   ServiceUnavailableError,
   ValidationError,
 } from "../../shared/core/errors.ts";
-import { canonicalConfigKey, parseExportRequest } from "../../shared/domain/export_config.ts";
-import { type ExportLog, ExportService } from "../../shared/domain/export_service.ts";
+import { logLine } from "../../shared/core/log.ts";
 import { isUuid } from "../../shared/core/uuid.ts";
-import {
-  CORS_ALLOWED_HEADERS,
-  CORS_ALLOWED_METHODS,
-  CORS_EXPOSED_HEADERS,
-  IDEMPOTENCY_KEY_PATTERN,
-} from "../../shared/http/headers.ts";
+import { createSql, isConnectionError, type Sql } from "../../shared/database/db.ts";
+import { createUserDirectory } from "../../shared/database/user_directory.ts";
 import {
   assertDownloadable,
   CONTENT_TYPES,
@@ -39,14 +32,29 @@ import {
   type StoredFile,
   streamFile,
 } from "../../shared/domain/download.ts";
-import { signedFileUrl, verifyDownloadToken } from "../../shared/http/download_token.ts";
+import { canonicalConfigKey } from "../../shared/domain/export_config.ts";
+import type { ExportLog, ListedExportLog } from "../../shared/domain/export_log.ts";
+import { ExportService } from "../../shared/domain/export_service.ts";
 import { processExports, WORKER_BUDGETS_MS } from "../../shared/domain/export_worker.ts";
+import { createTokenVerifier, type TokenVerifier } from "../../shared/http/auth.ts";
+import { signedFileUrl, verifyDownloadToken } from "../../shared/http/download_token.ts";
 import { errorBody, errorHeaders } from "../../shared/http/error_response.ts";
-import { readJsonBody } from "../../shared/http/json_body.ts";
-import { logLine } from "../../shared/core/log.ts";
+import {
+  CORS_ALLOWED_HEADERS,
+  CORS_ALLOWED_METHODS,
+  CORS_EXPOSED_HEADERS,
+  IDEMPOTENCY_KEY_PATTERN,
+} from "../../shared/http/headers.ts";
+import {
+  authenticatedUser,
+  exportIdParam,
+  noQuery,
+  requestLog,
+  type RouteEnv,
+} from "../../shared/http/middleware.ts";
 import { parseWaitPreference, waitWhileRunning } from "../../shared/http/prefer_wait.ts";
-import { parseListQuery } from "../../shared/http/list_query.ts";
-import { createUserDirectory } from "../../shared/database/user_directory.ts";
+import { EXPORTS_ROUTES } from "../../shared/http/routes.ts";
+import { type RouteHandlers, serveRoutes } from "../../shared/http/serve_route.ts";
 
 /** What the app needs; tests pass their own, index.ts builds them from the environment. */
 export interface ExportsAppOptions {
@@ -57,57 +65,24 @@ export interface ExportsAppOptions {
   processInBackground?: boolean;
 }
 
-/**
- * What the middleware hands the handlers: the request id, and once authenticated, the caller's
- * claims and service; on `/:exportId` paths the checked id; on POST, the parsed body.
- */
-type Variables = {
-  requestId: string;
-  claims: UserClaims;
-  service: ExportService;
-  exportId: string;
-  body: unknown;
-};
-type AppEnv = { Variables: Variables };
-type AppContext = Context<AppEnv>;
-
-// The paths of the API and the methods each accepts; anything else on a known path is a 405.
-const ROUTES: Record<string, string[]> = {
-  "/": ["GET", "POST"],
-  "/:exportId": ["GET", "DELETE"],
-  "/:exportId/download": ["GET"],
-  "/:exportId/retry": ["POST"],
-};
-
 /** Builds the app from the environment (index.ts). */
-export function createExportsAppFromEnv(): Hono<AppEnv> {
+export function createExportsAppFromEnv(): Hono<RouteEnv> {
   const env = loadFunctionsEnv();
-  return createExportsApp({ env, sql: createSql(env.databaseUrl, { applicationName: "exports-api" }) });
+  return createExportsApp({
+    env,
+    sql: createSql(env.databaseUrl, { applicationName: "exports-api" }),
+  });
 }
 
 /** Builds the Hono app with base path `/exports`. */
-export function createExportsApp(options: ExportsAppOptions): Hono<AppEnv> {
+export function createExportsApp(options: ExportsAppOptions): Hono<RouteEnv> {
   const { env, sql } = options;
   const users = createUserDirectory(sql);
   const verifier = options.verifier ?? createTokenVerifier(env, users.exists);
-  const app = new Hono<AppEnv>().basePath("/exports");
+  const app = new Hono<RouteEnv>().basePath("/exports");
+  const authenticated = authenticatedUser(verifier, sql);
 
-  app.use("*", async (c, next) => {
-    const requestId = crypto.randomUUID();
-    const started = performance.now();
-    c.set("requestId", requestId);
-    await next();
-    c.header("X-Request-Id", requestId);
-    logLine({
-      level: c.res.status >= 500 ? "error" : "info",
-      request_id: requestId,
-      method: c.req.method,
-      route: c.req.routePath,
-      status: c.res.status,
-      duration_ms: Math.round((performance.now() - started) * 10) / 10,
-    });
-  });
-
+  app.use("*", requestLog);
   app.use(
     "*",
     cors({
@@ -119,33 +94,24 @@ export function createExportsApp(options: ExportsAppOptions): Hono<AppEnv> {
     }),
   );
 
-  // Route middleware, run in the contract's order of checks: a route's own method match stands
-  // for 404/405; then authentication (401/403), the `export_id` (400), the body (413, then 400)
-  // and the query (400). Each route lists the ones it needs, in that order.
-
-  /** Verifies the caller's JWT and gives the handler a service acting as that user. */
-  const authenticated: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const claims = await verifier.verify(c.req.header("authorization"));
-    c.set("claims", claims);
-    c.set("service", ExportService.forUser(sql, claims));
-    await next();
-  };
-
   function locationOf(exportId: string): string {
     return `${env.publicBaseUrl}/functions/v1/exports/${exportId}`;
   }
 
   /** Adds a fresh signed token to file_url: the stored column never holds one. */
-  function present(log: ExportLog): ExportLog {
+  function present<L extends ExportLog | ListedExportLog>(log: L): L {
     if (log.status !== "completed" || !log.file_url || !log.expires_at) return log;
-    return { ...log, file_url: signedFileUrl(log.file_url, log.export_id, log.expires_at, env.signingKeys[0]) };
+    return {
+      ...log,
+      file_url: signedFileUrl(log.file_url, log.export_id, log.expires_at, env.signingKeys[0]),
+    };
   }
 
   const background = backgroundProcessor(sql, options.processInBackground ?? true);
 
   /** Answers with the export as it is now, after waiting if the client asked (Prefer: wait=N). */
   async function respondWithExport(
-    c: AppContext,
+    c: Context<RouteEnv>,
     service: ExportService,
     log: ExportLog,
     status: 200 | 202,
@@ -158,66 +124,82 @@ export function createExportsApp(options: ExportsAppOptions): Hono<AppEnv> {
     return c.json(present(log), status);
   }
 
-  app.post("/", authenticated, jsonBody, noQuery(), async (c) => {
-    const service = c.get("service");
-    const body = c.get("body");
-    const idempotencyKey = c.req.header("idempotency-key");
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
-      throw new ValidationError([{
-        path: "Idempotency-Key",
-        message: "Expected 1 to 255 printable ASCII characters",
-      }]);
-    }
-    const request = parseExportRequest(body);
-    const { log, replayed } = await service.requestExport(request, {
-      idempotencyKey,
-      fingerprint: canonicalConfigKey(request.format, request.config),
-    });
-    c.header("Location", locationOf(log.export_id));
-    if (!replayed) background.kick(log.id);
-    return await respondWithExport(c, service, log, replayed ? 200 : 202);
-  });
+  const handlers: RouteHandlers<typeof EXPORTS_ROUTES> = {
+    async createExport(c, { body: request }) {
+      const service = c.get("service");
+      const idempotencyKey = c.req.header("idempotency-key");
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+        throw new ValidationError([{
+          path: "Idempotency-Key",
+          message: "Expected 1 to 255 printable ASCII characters",
+        }]);
+      }
+      const { log, replayed } = await service.requestExport(request, {
+        idempotencyKey,
+        fingerprint: canonicalConfigKey(request.format, request.config),
+      });
+      c.header("Location", locationOf(log.export_id));
+      if (!replayed) background.kick(log.id);
+      return await respondWithExport(c, service, log, replayed ? 200 : 202);
+    },
 
-  app.get("/", authenticated, async (c) => {
-    const service = c.get("service");
-    const query = parseListQuery(new URL(c.req.url).searchParams);
-    const claims = c.get("claims");
-    const { logs, total } = await service.listExportLogs(
-      claims.sub,
-      { format: query.format, status: query.status, dateFrom: query.from, dateTo: query.to },
-      { page: query.page, limit: query.limit },
-    );
-    return c.json({ logs: logs.map(present), total, page: query.page, limit: query.limit });
-  });
+    async listExports(c, { query }) {
+      const { logs, total } = await c.get("service").listExportLogs(
+        c.get("claims").sub,
+        { format: query.format, status: query.status, dateFrom: query.from, dateTo: query.to },
+        { page: query.page, limit: query.limit },
+      );
+      return c.json({ logs: logs.map(present), total, page: query.page, limit: query.limit });
+    },
 
-  app.get("/:exportId", authenticated, exportIdParam, noQuery(), async (c) => {
-    const service = c.get("service");
-    const log = await service.getExportLog(c.get("exportId"));
-    if (!log) throw new ExportNotFoundError();
-    return await respondWithExport(c, service, log, 200);
-  });
+    async getExport(c, { exportId }) {
+      const service = c.get("service");
+      const log = await service.getExportLog(exportId);
+      if (!log) throw new ExportNotFoundError();
+      return await respondWithExport(c, service, log, 200);
+    },
 
-  app.get("/:exportId/download", async (c) => {
-    const params = new URL(c.req.url).searchParams;
-    const token = params.get("token");
-    let file: StoredFile | null;
-    if (token !== null) {
-      // A signed link: the token authorizes, no JWT. Its signature is checked first.
-      const exportId = (c.req.param("exportId") ?? "").toLowerCase();
-      const verified = isUuid(exportId) ? verifyDownloadToken(exportId, token, env.signingKeys) : null;
-      if (!verified) throw new AuthenticationError("The download link is not valid");
-      await noQuery(["token"])(c, async () => {});
-      file = await findFileForLink(sql, exportId);
-      if (!file) throw new ExportNotFoundError();
-      if (verified.expiresUnix * 1000 <= Date.now()) throw new ExportExpiredError();
-    } else {
-      // The same checks, in the same order, as the routes that take them as middleware.
-      await authenticated(c, async () => {});
-      await exportIdParam(c, async () => {});
-      await noQuery()(c, async () => {});
-      file = await findFileForUser(sql, c.get("claims"), c.get("exportId"));
-      if (!file) throw new ExportNotFoundError();
-    }
+    async deleteExport(c, { exportId }) {
+      await c.get("service").deleteExportLog(exportId);
+      return c.body(null, 204);
+    },
+
+    async retryExport(c, { exportId }) {
+      const log = await c.get("service").retryExportLog(exportId);
+      c.header("Location", locationOf(log.export_id));
+      background.kick(log.id);
+      return c.json(present(log), 202);
+    },
+
+    // The download checks its caller itself: a signed link's token authorizes instead of a JWT
+    // and is verified first; with a JWT the checks are those of every route, in the same order.
+    async downloadExport(c) {
+      const params = new URL(c.req.url).searchParams;
+      const token = params.get("token");
+      let file: StoredFile | null;
+      if (token !== null) {
+        const exportId = (c.req.param("export_id") ?? "").toLowerCase();
+        const verified = isUuid(exportId)
+          ? verifyDownloadToken(exportId, token, env.signingKeys)
+          : null;
+        if (!verified) throw new AuthenticationError("The download link is not valid");
+        await noQuery(["token"])(c, async () => {});
+        file = await findFileForLink(sql, exportId);
+        if (!file) throw new ExportNotFoundError();
+        if (verified.expiresUnix * 1000 <= Date.now()) throw new ExportExpiredError();
+      } else {
+        await authenticated(c, async () => {});
+        await exportIdParam(c, async () => {});
+        await noQuery()(c, async () => {});
+        file = await findFileForUser(sql, c.get("claims"), c.get("exportId"));
+        if (!file) throw new ExportNotFoundError();
+      }
+      return await sendFile(c, file);
+    },
+  };
+
+  /** The file, whole or one range, with the contract's headers. */
+  async function sendFile(c: Context<RouteEnv>, file: StoredFile): Promise<Response> {
     assertDownloadable(file);
     const ifRange = c.req.header("if-range");
     const range = ifRange !== undefined && ifRange !== file.etag
@@ -227,7 +209,9 @@ export function createExportsApp(options: ExportsAppOptions): Hono<AppEnv> {
     const served = range ?? whole;
     const headers: Record<string, string> = {
       "Content-Type": CONTENT_TYPES[file.format],
-      "Content-Disposition": `attachment; filename="export-${file.exportId}.${FILE_EXTENSIONS[file.format]}"`,
+      "Content-Disposition": `attachment; filename="export-${file.exportId}.${
+        FILE_EXTENSIONS[file.format]
+      }"`,
       "Content-Length": String(served.end - served.start + 1),
       "ETag": file.etag,
       "Accept-Ranges": "bytes",
@@ -241,32 +225,18 @@ export function createExportsApp(options: ExportsAppOptions): Hono<AppEnv> {
     if (file.fileSize === 0) return c.body(null, 200, headers);
     const download = await openDownload(sql, file);
     return c.body(streamFile(sql, download, served), range ? 206 : 200, headers);
-  });
-
-  app.delete("/:exportId", authenticated, exportIdParam, noQuery(), async (c) => {
-    await c.get("service").deleteExportLog(c.get("exportId"));
-    return c.body(null, 204);
-  });
-
-  app.post("/:exportId/retry", authenticated, exportIdParam, noQuery(), async (c) => {
-    const log = await c.get("service").retryExportLog(c.get("exportId"));
-    c.header("Location", locationOf(log.export_id));
-    background.kick(log.id);
-    return c.json(present(log), 202);
-  });
-
-  for (const [path, methods] of Object.entries(ROUTES)) {
-    app.all(path, () => {
-      throw new MethodNotAllowedError([...methods, "OPTIONS"]);
-    });
   }
+
+  serveRoutes(app, EXPORTS_ROUTES, handlers, { user: authenticated });
 
   app.notFound((c) => c.json(errorBody(new ExportNotFoundError("No such path")), 404));
 
   app.onError((error, c) => {
     const apiError = toApiError(error, c.get("requestId"));
     for (const [name, value] of Object.entries(errorHeaders(apiError))) c.header(name, value);
-    if (apiError instanceof RangeNotSatisfiableError) c.header("Content-Range", `bytes */${apiError.fileSize}`);
+    if (apiError instanceof RangeNotSatisfiableError) {
+      c.header("Content-Range", `bytes */${apiError.fileSize}`);
+    }
     return c.json(errorBody(apiError), apiError.status as 400);
   });
 
@@ -286,7 +256,11 @@ function backgroundProcessor(sql: Sql, enabled: boolean): { kick(exportLogId?: s
     try {
       do {
         kickedWhileRunning = false;
-        await processExports(sql, { workerId: "exports-api", budgetMs: WORKER_BUDGETS_MS.apiBackground, firstExportLogId });
+        await processExports(sql, {
+          workerId: "exports-api",
+          budgetMs: WORKER_BUDGETS_MS.apiBackground,
+          firstExportLogId,
+        });
         firstExportLogId = undefined;
       } while (kickedWhileRunning);
     } catch (error) {
@@ -303,37 +277,11 @@ function backgroundProcessor(sql: Sql, enabled: boolean): { kick(exportLogId?: s
         return;
       }
       const task = run(exportLogId);
-      const edgeRuntime = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } })
-        .EdgeRuntime;
+      const edgeRuntime =
+        (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } })
+          .EdgeRuntime;
       edgeRuntime?.waitUntil?.(task);
     },
-  };
-}
-
-/** The `export_id` path parameter, checked to be a UUID (400) and kept in lowercase. */
-const exportIdParam: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const exportId = c.req.param("exportId") ?? "";
-  if (!isUuid(exportId)) {
-    throw new ValidationError([{ path: "export_id", message: `Expected a UUID, got "${exportId.slice(0, 64)}"` }]);
-  }
-  c.set("exportId", exportId.toLowerCase());
-  await next();
-};
-
-/** The JSON body, read within the size limit (413) and parsed (400). */
-const jsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("body", await readJsonBody(c.req.raw));
-  await next();
-};
-
-/** Endpoints refuse query parameters they do not know, like unknown body fields. */
-function noQuery(allowed: string[] = []): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const names = [...new URL(c.req.url).searchParams.keys()].filter((name) => !allowed.includes(name));
-    if (names.length > 0) {
-      throw new ValidationError(names.map((name) => ({ path: name, message: `Unknown parameter "${name}"` })));
-    }
-    await next();
   };
 }
 
@@ -348,5 +296,9 @@ function toApiError(error: unknown, requestId: string | undefined): ApiError {
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     stack: error instanceof Error ? error.stack : undefined,
   });
-  return new ApiError(500, "internal", "Something went wrong on our side; the request id is in X-Request-Id");
+  return new ApiError(
+    500,
+    "internal",
+    "Something went wrong on our side; the request id is in X-Request-Id",
+  );
 }

@@ -6,7 +6,14 @@
  * and the cron side's.
  */
 import { z } from "zod";
-import { type Sql, SQLSTATE, type Tx, type UserClaims, withService, withUser } from "../database/db.ts";
+import {
+  type Sql,
+  SQLSTATE,
+  type Tx,
+  type UserClaims,
+  withService,
+  withUser,
+} from "../database/db.ts";
 import {
   ExportNotFoundError,
   ExportPermissionError,
@@ -20,29 +27,10 @@ import {
 import { membershipCondition } from "./membership_query.ts";
 import { isUuid } from "../core/uuid.ts";
 import type { ExportConfig, ExportFormat } from "./export_config.ts";
+import type { ExportLog, ListedExportLog } from "./export_log.ts";
 import { DEFAULT_LIMIT, EXPORT_STATUSES, type ExportStatus, MAX_LIMIT } from "./listing.ts";
 
 export { EXPORT_STATUSES, type ExportStatus } from "./listing.ts";
-
-/** The public ExportLog: the 14 columns of export_logs plus the `progress` and `skipped` extras. */
-export interface ExportLog {
-  id: string;
-  export_id: string;
-  user_id: string;
-  timestamp: string;
-  format: ExportFormat;
-  config: Record<string, unknown>;
-  conversation_count: number;
-  file_size: number | null;
-  status: ExportStatus;
-  file_url: string | null;
-  expires_at: string | null;
-  error_message: string | null;
-  created_at: string;
-  updated_at: string;
-  progress: { processed: number; total: number };
-  skipped: number;
-}
 
 /** What a caller asks for: a format and a normalized config (see export_config.ts). */
 export interface CreateExportInput {
@@ -279,14 +267,17 @@ export class ExportService {
     userId: string,
     filters: ListFilters = {},
     pagination: Pagination = {},
-  ): Promise<{ logs: ExportLog[]; total: number }> {
+  ): Promise<{ logs: ListedExportLog[]; total: number }> {
     const page = pagination.page ?? 1;
     const limit = pagination.limit ?? DEFAULT_LIMIT;
     if (!Number.isInteger(page) || page < 1) {
       throw new ValidationError([{ path: "page", message: "Expected an integer of at least 1" }]);
     }
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new ValidationError([{ path: "limit", message: `Expected an integer from 1 to ${MAX_LIMIT}` }]);
+      throw new ValidationError([{
+        path: "limit",
+        message: `Expected an integer from 1 to ${MAX_LIMIT}`,
+      }]);
     }
     return await this.run(async (tx) => {
       const where = tx`
@@ -297,7 +288,9 @@ export class ExportService {
         ${filters.dateTo ? tx`and l."timestamp" < ${filters.dateTo}::timestamptz` : tx``}`;
       // Sent together: postgres.js pipelines them in one write and one round trip.
       const [[{ total }], rows] = await Promise.all([
-        tx<{ total: number }[]>`select count(*)::integer as total from public.export_logs l where ${where}`,
+        tx<
+          { total: number }[]
+        >`select count(*)::integer as total from public.export_logs l where ${where}`,
         tx<LogRow[]>`
           select ${tx.unsafe(LOG_COLUMNS.replace("l.config,", LIST_CONFIG))}
             from public.export_logs l
@@ -305,7 +298,8 @@ export class ExportService {
            order by l."timestamp" desc, l.id desc
            limit ${limit} offset ${(page - 1) * limit}`,
       ]);
-      const logs = await attachProgress(tx, rows);
+      // The rows were read with LIST_CONFIG: their config is the listed form.
+      const logs = await attachProgress(tx, rows) as unknown as ListedExportLog[];
       return { logs, total };
     });
   }

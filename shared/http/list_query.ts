@@ -1,5 +1,10 @@
-/** The GET /exports query: which of the caller's exports to list, and which page of them. */
-
+/**
+ * The GET /exports query: which of the caller's exports to list, and which page of them. The
+ * schema is what the route definition documents; the parser checks values against its enums and
+ * bounds, by hand for what a schema of an object cannot see in a query string: a repeated key
+ * (refused, not silently taking the first or last) and integers written with digits only.
+ */
+import { z } from "zod";
 import { type FieldIssue, ValidationError } from "../core/errors.ts";
 import {
   type ExportFormat,
@@ -9,9 +14,30 @@ import {
   quote,
 } from "../domain/export_config.ts";
 
-import { EXPORT_STATUSES, type ExportStatus, MAX_LIMIT, MAX_PAGE, DEFAULT_LIMIT } from "../domain/listing.ts";
+import {
+  DEFAULT_LIMIT,
+  EXPORT_STATUSES,
+  type ExportStatus,
+  MAX_LIMIT,
+  MAX_PAGE,
+} from "../domain/listing.ts";
+import { ExportStatusSchema } from "../domain/export_log.ts";
 
 export { DEFAULT_LIMIT, EXPORT_STATUSES, type ExportStatus, MAX_LIMIT, MAX_PAGE };
+
+/** The GET /exports query as the document describes it; parseListQuery enforces it. */
+export const ListQuerySchema = z.strictObject({
+  format: ExportFormatSchema.optional(),
+  status: ExportStatusSchema.optional(),
+  from: z.string().meta({
+    format: "date-time",
+    description: "Inclusive lower bound of `timestamp` (ISO 8601); must be earlier than `to`",
+  }).optional(),
+  to: z.string().meta({ format: "date-time", description: "Exclusive upper bound of `timestamp`" })
+    .optional(),
+  page: z.int().min(1).max(MAX_PAGE).default(1),
+  limit: z.int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
+});
 
 /** A validated GET /exports query; optional fields are present only when given. */
 export interface ListQuery {
@@ -25,7 +51,7 @@ export interface ListQuery {
   limit: number;
 }
 
-const PARAMETERS = ["format", "status", "from", "to", "page", "limit"] as const;
+const PARAMETERS = ListQuerySchema.keyof().options;
 type Parameter = typeof PARAMETERS[number];
 
 /**

@@ -2,7 +2,7 @@
  * `Prefer: wait=N`: hold the response until the export leaves queued/processing or N seconds
  * pass. Each check is its own short query, so waiting holds no database connection in between.
  */
-import type { ExportLog } from "../domain/export_service.ts";
+import type { ExportLog } from "../domain/export_log.ts";
 
 /** The longest wait honoured, in seconds. */
 export const MAX_WAIT_SECONDS = 30;
@@ -28,7 +28,9 @@ export async function waitWhileRunning(
   let interval = 100;
   while ((log.status === "queued" || log.status === "processing") && Date.now() < deadline) {
     if (signal?.aborted) break;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now())))
+    );
     interval = Math.min(interval * 2, 1000);
     const current = await reload(log.export_id);
     if (!current) break;
