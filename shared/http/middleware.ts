@@ -5,13 +5,14 @@
  * contract's order of checks, as the route's definition asks.
  */
 import type { MiddlewareHandler } from "hono";
-import { ValidationError } from "../core/errors.ts";
+import { bodyLimit } from "hono/body-limit";
+import { PayloadTooLargeError, ValidationError } from "../core/errors.ts";
 import { logLine } from "../core/log.ts";
 import { isUuid } from "../core/uuid.ts";
 import type { Sql, UserClaims } from "../database/db.ts";
 import { ExportService } from "../domain/export_service.ts";
 import type { TokenVerifier } from "./auth.ts";
-import { readJsonBody } from "./json_body.ts";
+import { parseJsonBody } from "./json_body.ts";
 
 /**
  * What the middleware hands the handlers: the request id, and once authenticated, the caller's
@@ -78,8 +79,16 @@ export const exportIdParam: MiddlewareHandler<RouteEnv> = async (c, next) => {
 
 /** The JSON body, read within `maxBytes` (413) and parsed (400). */
 export function jsonBody(maxBytes: number): MiddlewareHandler<RouteEnv> {
+  const withinLimit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new PayloadTooLargeError(maxBytes);
+    },
+  });
   return async (c, next) => {
-    c.set("body", await readJsonBody(c.req.raw, maxBytes));
+    await withinLimit(c, async () => {
+      c.set("body", await parseJsonBody(c.req.raw));
+    });
     await next();
   };
 }
