@@ -6,7 +6,8 @@
  * Usage: deno run -A scripts/worker.ts   (reads SUPABASE_DB_URL / DATABASE_URL)
  */
 import { createSql } from "../shared/database/db.ts";
-import { processExports, WORKER_BUDGETS_MS } from "../shared/domain/export_worker.ts";
+import { WORKER_BUDGETS_MS } from "../shared/core/env.ts";
+import { processExports } from "../shared/domain/export_worker.ts";
 
 const POLL_MS = 5_000;
 const url = Deno.env.get("SUPABASE_DB_URL") ?? Deno.env.get("DATABASE_URL");

@@ -6,9 +6,9 @@
 import { Hono } from "hono";
 import { createTokenVerifier, type TokenVerifier } from "../../shared/http/auth.ts";
 import { createSql, isConnectionError, type Sql } from "../../shared/database/db.ts";
-import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/core/env.ts";
-import { ApiError, ServiceUnavailableError } from "../../shared/core/errors.ts";
-import { processExports, WORKER_BUDGETS_MS } from "../../shared/domain/export_worker.ts";
+import { type FunctionsEnv, loadFunctionsEnv, WORKER_BUDGETS_MS } from "../../shared/core/env.ts";
+import { ApiError, InternalError, ServiceUnavailableError } from "../../shared/core/errors.ts";
+import { processExports } from "../../shared/domain/export_worker.ts";
 import { errorBody, errorHeaders } from "../../shared/http/error_response.ts";
 import { logLine } from "../../shared/core/log.ts";
 import { type RouteEnv, serviceRole } from "../../shared/http/middleware.ts";
@@ -29,11 +29,10 @@ export interface WorkerAppOptions {
 /** Builds the worker app from the environment (index.ts). */
 export function createWorkerAppFromEnv(): Hono<RouteEnv> {
   const env = loadFunctionsEnv();
-  const budget = Number(Deno.env.get("EXPORTS_WORKER_BUDGET_MS") ?? DEFAULT_BUDGET_MS);
   return createWorkerApp({
     env,
     sql: createSql(env.databaseUrl, { applicationName: "export-worker", max: 2 }),
-    budgetMs: Number.isFinite(budget) && budget > 0 ? budget : DEFAULT_BUDGET_MS,
+    budgetMs: env.workerBudgetMs,
   });
 }
 
@@ -63,7 +62,7 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<RouteEnv> {
       ? error
       : isConnectionError(error)
       ? new ServiceUnavailableError(error)
-      : new ApiError(500, "internal", "Something went wrong on our side");
+      : new InternalError("Something went wrong on our side");
     if (apiError.status === 500) {
       logLine({ level: "error", component: "export-worker", error: String(error) });
     }

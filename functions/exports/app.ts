@@ -7,12 +7,13 @@
  */
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
-import { type FunctionsEnv, loadFunctionsEnv } from "../../shared/core/env.ts";
+import { type FunctionsEnv, loadFunctionsEnv, WORKER_BUDGETS_MS } from "../../shared/core/env.ts";
 import {
   ApiError,
   AuthenticationError,
   ExportExpiredError,
   ExportNotFoundError,
+  InternalError,
   RangeNotSatisfiableError,
   ServiceUnavailableError,
   ValidationError,
@@ -35,7 +36,7 @@ import {
 import { canonicalConfigKey } from "../../shared/domain/export_config.ts";
 import type { ExportLog, ListedExportLog } from "../../shared/domain/export_log.ts";
 import { ExportService } from "../../shared/domain/export_service.ts";
-import { processExports, WORKER_BUDGETS_MS } from "../../shared/domain/export_worker.ts";
+import { processExports } from "../../shared/domain/export_worker.ts";
 import { createTokenVerifier, type TokenVerifier } from "../../shared/http/auth.ts";
 import { signedFileUrl, verifyDownloadToken } from "../../shared/http/download_token.ts";
 import { errorBody, errorHeaders } from "../../shared/http/error_response.ts";
@@ -296,9 +297,5 @@ function toApiError(error: unknown, requestId: string | undefined): ApiError {
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     stack: error instanceof Error ? error.stack : undefined,
   });
-  return new ApiError(
-    500,
-    "internal",
-    "Something went wrong on our side; the request id is in X-Request-Id",
-  );
+  return new InternalError();
 }

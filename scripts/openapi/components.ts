@@ -6,6 +6,27 @@
 import { z } from "zod";
 import { ERROR_CODES_BY_STATUS, type ErrorCode } from "../../shared/core/error_codes.ts";
 import {
+  type ApiError,
+  AuthenticationError,
+  ExportExpiredError,
+  ExportFailedError,
+  ExportNotFoundError,
+  ExportNotReadyError,
+  ExportPermissionError,
+  IdempotencyKeyReusedError,
+  InternalError,
+  MethodNotAllowedError,
+  NoConversationsError,
+  NotRetryableError,
+  PayloadTooLargeError,
+  RangeNotSatisfiableError,
+  ServiceUnavailableError,
+  TooManyConversationsError,
+  TooManyDownloadsError,
+  TooManyExportsError,
+  ValidationError,
+} from "../../shared/core/errors.ts";
+import {
   ConversationStatusSchema,
   ConversationTierSchema,
   ExportConfigSchema,
@@ -173,7 +194,7 @@ export function errorResponse(
   const example = {
     error: {
       code: codes[0],
-      message: ERROR_EXAMPLE_MESSAGES[codes[0]],
+      message: ERROR_EXAMPLES[codes[0]].message,
       ...(codes[0] === "invalid_request" && {
         details: [{ path: "config.filters.search", message: "Must not be empty" }],
       }),
@@ -186,27 +207,33 @@ export function errorResponse(
   };
 }
 
-const ERROR_EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
-  invalid_request: "The request is invalid",
-  unauthorized: "A valid bearer token is required",
-  forbidden: "This endpoint needs a signed-in user's token",
-  not_found: "No such export",
-  method_not_allowed: "This path accepts only GET, POST, OPTIONS",
-  not_ready: "The export is not ready yet; poll it until it is completed",
-  export_failed: "The export failed; retry it to generate the file again",
-  conflict: "Only a failed export can be retried; this one is queued",
-  expired: "This export has expired; request a new one",
-  payload_too_large: `The request body is larger than ${MAX_BODY_BYTES} bytes`,
-  range_not_satisfiable: "The requested range is outside the file of 5120 bytes",
-  no_conversations: "No conversations match the requested export",
-  too_many_conversations:
-    "The export would hold 120000 conversations, more than the maximum of 100000",
-  idempotency_key_reused: "This Idempotency-Key was already used with a different request",
-  too_many_exports: "You already have 5 exports queued or processing (the limit is 5)",
-  too_many_downloads: "At most 4 downloads may run at once; wait for one to finish",
-  internal: "Something went wrong on our side; the request id is in X-Request-Id",
-  unavailable: "The service is temporarily unavailable; try again shortly",
+/**
+ * One example error of each code, made by the server's own error classes, so the document shows
+ * the messages the server sends (the numbers in them are examples).
+ */
+const ERROR_EXAMPLES: Record<ErrorCode, ApiError> = {
+  invalid_request: new ValidationError([]),
+  unauthorized: new AuthenticationError(),
+  forbidden: ExportPermissionError.needsUserToken(),
+  not_found: new ExportNotFoundError(),
+  method_not_allowed: new MethodNotAllowedError(["GET", "POST", "OPTIONS"]),
+  not_ready: new ExportNotReadyError(),
+  export_failed: new ExportFailedError(),
+  conflict: new NotRetryableError("queued"),
+  expired: new ExportExpiredError(),
+  payload_too_large: new PayloadTooLargeError(MAX_BODY_BYTES),
+  range_not_satisfiable: new RangeNotSatisfiableError(5120),
+  no_conversations: new NoConversationsError(),
+  too_many_conversations: new TooManyConversationsError(120000, 100000),
+  idempotency_key_reused: new IdempotencyKeyReusedError(),
+  too_many_exports: TooManyExportsError.active(5, 5),
+  too_many_downloads: new TooManyDownloadsError(4),
+  internal: new InternalError(),
+  unavailable: new ServiceUnavailableError(),
 };
+for (const [code, error] of Object.entries(ERROR_EXAMPLES)) {
+  if (error.code !== code) throw new Error(`The example of ${code} is a ${error.code}`);
+}
 
 export function withoutRequestId(response: Json): Json {
   delete (response.headers as Json)["X-Request-Id"];

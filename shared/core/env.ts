@@ -4,6 +4,22 @@
  * error (no `Deno.env.get(X) ?? ''`). Database-side settings live in exports_internal.settings.
  */
 
+/**
+ * How long each driver of generation keeps claiming, in one place. Every driver stops claiming
+ * when its budget is spent and releases what it holds, so each fits the lifetime of what runs it.
+ */
+export const WORKER_BUDGETS_MS = {
+  /** The API, in the background of the request that queued the export: well inside the edge
+   * runtime's 150 s wall clock of the free plan, leaving the request's own work room. */
+  apiBackground: 25_000,
+  /** The export-worker function per invocation (EXPORTS_WORKER_BUDGET_MS overrides it), and
+   * pg_cron's process_exports() per minute (its SQL default is the same 50 s): under a minute,
+   * so runs do not pile up. */
+  workerFunction: 50_000,
+  /** The local worker loop, between two looks at the queue. */
+  workerLoop: 60_000,
+} as const;
+
 /** One download-signing key; `version` goes into every token so rotated keys keep verifying. */
 export interface SigningKey {
   version: string;
@@ -26,6 +42,8 @@ export interface FunctionsEnv {
   signingKeys: SigningKey[];
   /** Allowed CORS origins (EXPORTS_CORS_ORIGINS, comma-separated; default `*`). */
   corsOrigins: string[];
+  /** How long one export-worker invocation claims work (EXPORTS_WORKER_BUDGET_MS). */
+  workerBudgetMs: number;
 }
 
 /** Thrown when a required variable is missing or malformed; names the variable. */
@@ -87,6 +105,10 @@ export function loadFunctionsEnv(overrides: Partial<FunctionsEnv> = {}): Functio
   }
   const corsOrigins = overrides.corsOrigins ??
     (readOptional("EXPORTS_CORS_ORIGINS") ?? "*").split(",").map((o) => o.trim()).filter(Boolean);
+  // A budget that is not a positive number falls back to the default: the worker must run.
+  const budget = Number(readOptional("EXPORTS_WORKER_BUDGET_MS") ?? WORKER_BUDGETS_MS.workerFunction);
+  const workerBudgetMs = overrides.workerBudgetMs ??
+    (Number.isFinite(budget) && budget > 0 ? budget : WORKER_BUDGETS_MS.workerFunction);
   return {
     databaseUrl,
     publicBaseUrl: publicBaseUrl.replace(/\/+$/, ""),
@@ -95,5 +117,6 @@ export function loadFunctionsEnv(overrides: Partial<FunctionsEnv> = {}): Functio
     jwksUrl,
     signingKeys,
     corsOrigins,
+    workerBudgetMs,
   };
 }

@@ -47,6 +47,11 @@ export class ExportPermissionError extends ApiError {
   constructor(message = "This operation is not permitted for the caller", cause?: unknown) {
     super(403, "forbidden", message, { cause });
   }
+
+  /** A valid token whose role is not a signed-in user's (an anon key, say). */
+  static needsUserToken(): ExportPermissionError {
+    return new ExportPermissionError("This endpoint needs a signed-in user's token");
+  }
 }
 
 /** No conversation of the caller matches the requested scope; nothing was stored. */
@@ -71,6 +76,14 @@ export class TooManyConversationsError extends ApiError {
 export class TooManyExportsError extends ApiError {
   constructor(message: string, retryAfterSeconds: number) {
     super(429, "too_many_exports", message, { retryAfterSeconds });
+  }
+
+  /** Too many exports queued or processing at once. */
+  static active(active: number, limit: number): TooManyExportsError {
+    return new TooManyExportsError(
+      `You already have ${active} exports queued or processing (the limit is ${limit})`,
+      10,
+    );
   }
 }
 
@@ -143,5 +156,33 @@ export class TooManyDownloadsError extends ApiError {
     super(429, "too_many_downloads", `At most ${limit} downloads may run at once; wait for one to finish`, {
       retryAfterSeconds: 5,
     });
+  }
+}
+
+/** 409 not_ready: the file is not generated yet. */
+export class ExportNotReadyError extends ApiError {
+  constructor() {
+    super(409, "not_ready", "The export is not ready yet; poll it until it is completed");
+  }
+}
+
+/** 409 export_failed: there is no file because generation failed. */
+export class ExportFailedError extends ApiError {
+  constructor() {
+    super(409, "export_failed", "The export failed; retry it to generate the file again");
+  }
+}
+
+/** 409 conflict: only a failed export can be retried. */
+export class NotRetryableError extends ApiError {
+  constructor(status: string) {
+    super(409, "conflict", `Only a failed export can be retried; this one is ${status}`);
+  }
+}
+
+/** 500 internal: nothing of the cause is disclosed; the log has it under the request id. */
+export class InternalError extends ApiError {
+  constructor(message = "Something went wrong on our side; the request id is in X-Request-Id") {
+    super(500, "internal", message);
   }
 }

@@ -9,8 +9,9 @@ import { idempotentWithReconnect, type Sql, type UserClaims, withService, withUs
 import type { ExportFormat } from "./export_config.ts";
 import {
   ExportExpiredError,
+  ExportFailedError,
   ExportNotFoundError,
-  ExportStateError,
+  ExportNotReadyError,
   RangeNotSatisfiableError,
   TooManyDownloadsError,
 } from "../core/errors.ts";
@@ -110,10 +111,10 @@ export function findFileForLink(sql: Sql, exportId: string): Promise<StoredFile 
 /** The contract's state answers: 409 not ready or failed, 410 expired (the database decides). */
 export function assertDownloadable(file: Pick<StoredFile, "status" | "pastExpiry">): void {
   if (file.status === "queued" || file.status === "processing") {
-    throw new ExportStateError("not_ready", "The export is not ready yet; poll it until it is completed");
+    throw new ExportNotReadyError();
   }
   if (file.status === "failed") {
-    throw new ExportStateError("export_failed", "The export failed; retry it to generate the file again");
+    throw new ExportFailedError();
   }
   if (file.status === "expired" || file.pastExpiry) throw new ExportExpiredError();
 }

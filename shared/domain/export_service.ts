@@ -18,6 +18,7 @@ import {
   ExportNotFoundError,
   ExportPermissionError,
   ExportStateError,
+  NotRetryableError,
   IdempotencyKeyReusedError,
   NoConversationsError,
   TooManyConversationsError,
@@ -378,10 +379,7 @@ export class ExportService {
       if (!locked) throw new ExportNotFoundError();
       const { status } = locked;
       if (status !== "failed") {
-        throw new ExportStateError(
-          "conflict",
-          `Only a failed export can be retried; this one is ${status}`,
-        );
+        throw new NotRetryableError(status);
       }
       const settings = await readSettings(tx);
       await enforceUserLimits(tx, userId, settings, { countRequest: false });
@@ -444,10 +442,7 @@ async function enforceUserLimits(
       (select ceil(extract(epoch from min(expires_at) - now()))::integer from public.export_logs
         where user_id = ${userId} and status = 'completed') as bytes_retry_after`;
   if (usage.active >= settings.max_active_exports) {
-    throw new TooManyExportsError(
-      `You already have ${usage.active} exports queued or processing (the limit is ${settings.max_active_exports})`,
-      10,
-    );
+    throw TooManyExportsError.active(usage.active, settings.max_active_exports);
   }
   if (options.countRequest !== false && usage.daily >= settings.max_daily_exports) {
     throw new TooManyExportsError(

@@ -4,22 +4,8 @@
  * POST), the export-worker function and the local worker loop all use this; pg_cron uses the
  * SQL procedure exports_internal.process_exports(). Any number may run at once.
  */
+import { WORKER_BUDGETS_MS } from "../core/env.ts";
 import type { Sql, Tx } from "../database/db.ts";
-
-/**
- * How long each driver keeps claiming, in one place. Every driver stops claiming when its budget
- * is spent and releases what it holds, so each fits the lifetime of what runs it.
- */
-export const WORKER_BUDGETS_MS = {
-  /** The API, in the background of the request that queued the export: well inside the edge
-   * runtime's 150 s wall clock of the free plan, leaving the request's own work room. */
-  apiBackground: 25_000,
-  /** The export-worker function per invocation, and pg_cron's process_exports() per minute
-   * (its SQL default is the same 50 s): under a minute, so runs do not pile up. */
-  workerFunction: 50_000,
-  /** The local worker loop, between two looks at the queue. */
-  workerLoop: 60_000,
-} as const;
 
 /** Options of processExports. */
 export interface ProcessOptions {

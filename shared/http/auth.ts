@@ -100,7 +100,7 @@ export function createTokenVerifier(
     async verify(authorization) {
       const payload = await verifySignatureAndTime(bearerToken(authorization));
       if (payload.role !== "authenticated") {
-        throw new ExportPermissionError("This endpoint needs a signed-in user's token");
+        throw ExportPermissionError.needsUserToken();
       }
       const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
       if (!audiences.includes("authenticated")) {
