@@ -258,3 +258,36 @@ run_deno_tests() {
   DENO_FAILED=${DENO_FAILED:-0}
   if [ "$status" -ne 0 ] && [ "$DENO_FAILED" -eq 0 ]; then DENO_FAILED=1; fi
 }
+
+# start_s3_server PORT DIR LOGFILE: a real S3-protocol server (s3rver) on loopback with its own
+# folder and the private `exports` bucket; exports the EXPORTS_S3_* settings that reach it.
+start_s3_server() {
+  local port="$1" dir="$2" logfile="$3"
+  mkdir -p "$dir"
+  log "starting the S3-protocol server on http://127.0.0.1:$port"
+  node "$PROJECT_ROOT/scripts/s3_server.mjs" --port "$port" --directory "$dir" >"$logfile" 2>&1 &
+  S3_SERVER_PID=$!
+  local tries=0
+  until grep -q '"message":"ready"' "$logfile" 2>/dev/null; do
+    tries=$((tries + 1))
+    if [ $tries -gt 300 ] || ! kill -0 "$S3_SERVER_PID" 2>/dev/null; then
+      cat "$logfile" >&2
+      log "the S3-protocol server did not start"
+      return 1
+    fi
+    sleep 0.1
+  done
+  export EXPORTS_S3_ENDPOINT="http://127.0.0.1:$port"
+  export EXPORTS_S3_REGION="us-east-1"
+  export EXPORTS_S3_BUCKET="exports"
+  export EXPORTS_S3_ACCESS_KEY_ID="S3RVER"
+  export EXPORTS_S3_SECRET_ACCESS_KEY="S3RVER"
+}
+
+stop_s3_server() {
+  if [ -n "${S3_SERVER_PID:-}" ] && kill -0 "$S3_SERVER_PID" 2>/dev/null; then
+    kill "$S3_SERVER_PID" 2>/dev/null || true
+    wait "$S3_SERVER_PID" 2>/dev/null || true
+  fi
+  S3_SERVER_PID=""
+}

@@ -30,6 +30,7 @@ passed=0
 failed=0
 cleanup() {
   stop_functions_server
+  stop_s3_server
   cluster_stop "$test_dir" || true
   rm -rf "$test_dir" "$logs"
 }
@@ -80,6 +81,8 @@ export SUPABASE_JWKS
 SUPABASE_JWKS="$("$DENO" run --allow-write --allow-read "$PROJECT_ROOT/tests/support/make_test_jwks.ts" "$logs/test-jwks-private.json")"
 export TEST_JWKS_PRIVATE_PATH="$logs/test-jwks-private.json"
 psql_url "$url" -c "update exports_internal.settings set public_base_url = '$SUPABASE_URL'" >/dev/null
+# The object store's tests (and the functions' s3 mode) reach a real S3-protocol server.
+start_s3_server "$(free_port $((27340 + $$ % 400)))" "$logs/s3" "$logs/s3.log"
 export FUNCTIONS_LOG="$logs/functions.log"
 start_functions_server "$functions_port" "$FUNCTIONS_LOG"
 export FUNCTIONS_SERVER_PID

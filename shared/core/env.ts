@@ -44,7 +44,31 @@ export interface FunctionsEnv {
   corsOrigins: string[];
   /** How long one export-worker invocation claims work (EXPORTS_WORKER_BUDGET_MS). */
   workerBudgetMs: number;
+  /** Where finished files live (EXPORTS_FILE_STORE and EXPORTS_S3_*). */
+  fileStore: FileStoreSettings;
 }
+
+/** The object store's settings (EXPORTS_S3_*), when finished files go there. */
+export interface ObjectStoreSettings {
+  kind: "s3";
+  /** The S3 endpoint, e.g. https://<ref>.supabase.co/storage/v1/s3 (EXPORTS_S3_ENDPOINT). */
+  endpoint: string;
+  region: string;
+  /** A private bucket (EXPORTS_S3_BUCKET, default `exports`). */
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** How long a presigned download URL is valid (EXPORTS_S3_URL_TTL_SECONDS, default 60). */
+  urlTtlSeconds: number;
+  /** Bytes per multipart part, at least 5 MiB (EXPORTS_S3_PART_BYTES, default 8 MiB). */
+  partBytes: number;
+}
+
+/** Where finished files live: in Postgres (the default) or in an S3-protocol object store. */
+export type FileStoreSettings = { kind: "postgres" } | ObjectStoreSettings;
+
+/** The smallest part S3 accepts, except the last. */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
 
 /** Thrown when a required variable is missing or malformed; names the variable. */
 export class ConfigurationError extends Error {}
@@ -78,6 +102,43 @@ export function parseSigningKeys(raw: string): SigningKey[] {
   }
   if (keys.length === 0) throw new ConfigurationError("EXPORTS_SIGNING_SECRET is empty");
   return keys;
+}
+
+/**
+ * Reads EXPORTS_FILE_STORE (`postgres`, the default, or `s3`) and, for `s3`, the EXPORTS_S3_*
+ * settings: a missing or malformed one fails fast, naming it.
+ */
+export function loadFileStoreSettings(): FileStoreSettings {
+  const kind = readOptional("EXPORTS_FILE_STORE") ?? "postgres";
+  if (kind === "postgres") return { kind };
+  if (kind !== "s3") {
+    throw new ConfigurationError(`EXPORTS_FILE_STORE must be "postgres" or "s3", not "${kind}"`);
+  }
+  const required = (name: string) => {
+    const value = readOptional(name);
+    if (!value) throw new ConfigurationError(`${name} is not set (EXPORTS_FILE_STORE is s3)`);
+    return value;
+  };
+  const positive = (name: string, fallback: number, minimum = 1) => {
+    const raw = readOptional(name);
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < minimum) {
+      throw new ConfigurationError(`${name} must be a whole number of at least ${minimum}, not "${raw}"`);
+    }
+    return value;
+  };
+  const endpoint = required("EXPORTS_S3_ENDPOINT");
+  if (!URL.canParse(endpoint)) throw new ConfigurationError("EXPORTS_S3_ENDPOINT is not a URL");
+  return {
+    kind,
+    endpoint: endpoint.replace(/\/+$/, ""),
+    region: required("EXPORTS_S3_REGION"),
+    bucket: readOptional("EXPORTS_S3_BUCKET") ?? "exports",
+    accessKeyId: required("EXPORTS_S3_ACCESS_KEY_ID"),
+    secretAccessKey: required("EXPORTS_S3_SECRET_ACCESS_KEY"),
+    urlTtlSeconds: positive("EXPORTS_S3_URL_TTL_SECONDS", 60),
+    partBytes: positive("EXPORTS_S3_PART_BYTES", 8 * 1024 * 1024, MIN_PART_BYTES),
+  };
 }
 
 /** Reads the environment; explicit overrides win over variables (used by tests). */
@@ -118,5 +179,6 @@ export function loadFunctionsEnv(overrides: Partial<FunctionsEnv> = {}): Functio
     signingKeys,
     corsOrigins,
     workerBudgetMs,
+    fileStore: overrides.fileStore ?? loadFileStoreSettings(),
   };
 }

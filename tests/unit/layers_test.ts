@@ -1,14 +1,14 @@
 /**
- * shared/ is grouped by layer, and imports run one way: http → domain → database → core. A
- * module may import from its own layer or a lower one, never a higher one, so a newcomer can
- * tell where a change belongs and the database layer never learns about HTTP.
+ * shared/ is grouped by layer, and imports run one way: http → domain → storage, database →
+ * core. A module may import from its own layer or a lower one, never a higher one, so a newcomer
+ * can tell where a change belongs and the database layer never learns about HTTP.
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const SHARED = fromFileUrl(new URL("../../shared/", import.meta.url));
-const LAYERS = ["core", "database", "domain", "http"] as const;
+const LAYERS = ["core", "database", "storage", "domain", "http"] as const;
 
 function relativeImports(file: string): string[] {
   const text = Deno.readTextFileSync(file);
@@ -29,7 +29,7 @@ Deno.test("every module of shared/ sits in a layer folder", () => {
   }
 });
 
-Deno.test("shared/ imports run one way: http → domain → database → core", () => {
+Deno.test("shared/ imports run one way: http → domain → storage, database → core", () => {
   const wrongWay: string[] = [];
   let checked = 0;
   for (const [rank, layer] of LAYERS.entries()) {
