@@ -42,10 +42,41 @@ export const SLICE_BYTES = 2 * 1024 * 1024;
 const SLOT_LEASE_SECONDS = 60;
 
 /** One stored chunk's place in the file. */
-interface ChunkPlace {
+export interface ChunkPlace {
   chunkNumber: number;
   offset: number;
   length: number;
+}
+
+/** Where each of the export's chunks lies in its file, in order. */
+export async function chunkPlaces(tx: Tx, exportLogId: string): Promise<ChunkPlace[]> {
+  const rows = await tx<{ chunk_number: number; byte_offset: number; length: number }[]>`
+    select chunk_number, byte_offset, octet_length(data)::bigint as length
+      from exports_internal.export_chunks
+     where export_log_id = ${exportLogId}
+     order by chunk_number`;
+  return rows.map((c) => ({ chunkNumber: c.chunk_number, offset: c.byte_offset, length: c.length }));
+}
+
+/** The next slice to read at `position` (at most SLICE_BYTES, never across a chunk), up to `end`. */
+export function sliceAt(chunks: ChunkPlace[], position: number, end: number): { chunk?: ChunkPlace; length: number } {
+  const chunk = chunks.find((c) => c.offset <= position && position < c.offset + c.length);
+  const length = Math.min(SLICE_BYTES, end - position + 1, chunk ? chunk.offset + chunk.length - position : Infinity);
+  return { chunk, length };
+}
+
+/** Reads one slice of the file; throws when its chunk is gone (deleted or expired meanwhile). */
+export async function readSlice(
+  sql: Sql,
+  exportLogId: string,
+  chunk: ChunkPlace | undefined,
+  at: number,
+  length: number,
+): Promise<Uint8Array> {
+  if (!chunk) throw new Error(`The file has no chunk at byte ${at}`);
+  const bytes = await readChunkSlice(sql, { exportLogId, chunkNumber: chunk.chunkNumber, offset: at - chunk.offset, length });
+  if (!bytes || bytes.byteLength !== length) throw new Error(`The file is gone (at byte ${at})`);
+  return bytes;
 }
 
 /** What a download needs to know about an export and its file. */
@@ -179,11 +210,7 @@ export function openDownload(sql: Sql, file: StoredFile): Promise<OpenDownload> 
         select (select max_concurrent_downloads from exports_internal.settings) as limit,
                (select count(*)::integer from exports_internal.active_downloads
                  where user_id = ${file.userId} and lease_expires_at > now()) as active`,
-      tx<{ chunk_number: number; byte_offset: number; length: number }[]>`
-        select chunk_number, byte_offset, octet_length(data)::bigint as length
-          from exports_internal.export_chunks
-         where export_log_id = ${file.exportLogId}
-         order by chunk_number`,
+      chunkPlaces(tx, file.exportLogId),
     ]);
     if (!current) throw new ExportNotFoundError();
     assertDownloadable({ status: current.status, pastExpiry: current.past_expiry });
@@ -192,11 +219,7 @@ export function openDownload(sql: Sql, file: StoredFile): Promise<OpenDownload> 
       insert into exports_internal.active_downloads (user_id, export_log_id, lease_expires_at)
       values (${file.userId}, ${file.exportLogId}, now() + make_interval(secs => ${SLOT_LEASE_SECONDS}))
       returning id`;
-    return {
-      file,
-      slotId: id,
-      chunks: chunks.map((c) => ({ chunkNumber: c.chunk_number, offset: c.byte_offset, length: c.length })),
-    };
+    return { file, slotId: id, chunks };
   });
 }
 
@@ -240,26 +263,10 @@ export function streamFile(sql: Sql, download: OpenDownload, range: ByteRange): 
     released = true;
     releaseDownloadSlot(sql, slotId).catch((error) => logDownloadError(file, "releasing the slot", error));
   };
-  const readSlice = async (chunk: ChunkPlace | undefined, at: number, length: number) => {
-    if (!chunk) throw new Error(`The file has no chunk at byte ${at}`);
-    const bytes = await readChunkSlice(sql, {
-      exportLogId: file.exportLogId,
-      chunkNumber: chunk.chunkNumber,
-      offset: at - chunk.offset,
-      length,
-    });
-    if (!bytes || bytes.byteLength !== length) throw new Error(`The file is gone (at byte ${at})`);
-    return bytes;
-  };
   const readNext = (): Promise<Uint8Array> | null => {
     if (position > range.end) return null;
-    const chunk = chunks.find((c) => c.offset <= position && position < c.offset + c.length);
-    const length = Math.min(
-      SLICE_BYTES,
-      range.end - position + 1,
-      chunk ? chunk.offset + chunk.length - position : Infinity,
-    );
-    const read = readSlice(chunk, position, length);
+    const { chunk, length } = sliceAt(chunks, position, range.end);
+    const read = readSlice(sql, file.exportLogId, chunk, position, length);
     position += length;
     // Handled here as well as where it is awaited: a read ahead of a stream that errored or was
     // cancelled is never awaited.
