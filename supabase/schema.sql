@@ -56,16 +56,54 @@ $$;
 
 ALTER FUNCTION exports_internal.add_summaries(p_a jsonb, p_b jsonb) OWNER TO postgres;
 
+CREATE TABLE public.conversations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid DEFAULT auth.uid() NOT NULL,
+    title text,
+    persona text,
+    emotion text,
+    tier text NOT NULL,
+    status text DEFAULT 'draft'::text NOT NULL,
+    category text[] DEFAULT '{}'::text[] NOT NULL,
+    quality_score numeric(3,1),
+    quality_metrics jsonb DEFAULT '{}'::jsonb NOT NULL,
+    turn_count integer DEFAULT 0 NOT NULL,
+    total_tokens integer DEFAULT 0 NOT NULL,
+    parent_id uuid,
+    parent_type text,
+    parameters jsonb DEFAULT '{}'::jsonb NOT NULL,
+    review_history jsonb DEFAULT '[]'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT conversations_parent_type_check CHECK ((parent_type = ANY (ARRAY['template'::text, 'scenario'::text, 'conversation'::text]))),
+    CONSTRAINT conversations_quality_score_check CHECK (((quality_score >= (0)::numeric) AND (quality_score <= (10)::numeric))),
+    CONSTRAINT conversations_review_history_check CHECK ((jsonb_typeof(review_history) = 'array'::text)),
+    CONSTRAINT conversations_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'generated'::text, 'pending_review'::text, 'approved'::text, 'rejected'::text, 'needs_revision'::text, 'failed'::text]))),
+    CONSTRAINT conversations_tier_check CHECK ((tier = ANY (ARRAY['template'::text, 'scenario'::text, 'edge_case'::text])))
+);
+
+ALTER TABLE public.conversations OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.batch_members(p_export_log_id uuid, p_first_position integer, p_last_position integer) RETURNS TABLE("position" integer, conversation_id uuid, conversation public.conversations)
+    LANGUAGE sql STABLE
+    AS $$
+  select m.position, c.id, c
+    from exports_internal.export_members m
+    join public.conversations c on c.id = m.conversation_id
+   where m.export_log_id = p_export_log_id
+     and m.position between p_first_position and p_last_position
+$$;
+
+ALTER FUNCTION exports_internal.batch_members(p_export_log_id uuid, p_first_position integer, p_last_position integer) OWNER TO postgres;
+
 CREATE FUNCTION exports_internal.batch_summary(p_export_log_id uuid, p_first_position integer, p_last_position integer) RETURNS jsonb
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
   with members as materialized (
-    select c.tier, c.status, c.turn_count, c.total_tokens, c.quality_score
-      from exports_internal.export_members m
-      join public.conversations c on c.id = m.conversation_id
-     where m.export_log_id = p_export_log_id
-       and m.position between p_first_position and p_last_position
+    select (m.conversation).tier, (m.conversation).status, (m.conversation).turn_count,
+           (m.conversation).total_tokens, (m.conversation).quality_score
+      from exports_internal.batch_members(p_export_log_id, p_first_position, p_last_position) m
   )
   select jsonb_build_object(
            'total_turns', coalesce(sum(turn_count), 0),
@@ -484,34 +522,6 @@ $$;
 
 ALTER FUNCTION exports_internal.load_render_options(p_export_log_id uuid) OWNER TO postgres;
 
-CREATE TABLE public.conversations (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id uuid NOT NULL,
-    title text,
-    persona text,
-    emotion text,
-    tier text NOT NULL,
-    status text DEFAULT 'draft'::text NOT NULL,
-    category text[] DEFAULT '{}'::text[] NOT NULL,
-    quality_score numeric(3,1),
-    quality_metrics jsonb DEFAULT '{}'::jsonb NOT NULL,
-    turn_count integer DEFAULT 0 NOT NULL,
-    total_tokens integer DEFAULT 0 NOT NULL,
-    parent_id uuid,
-    parent_type text,
-    parameters jsonb DEFAULT '{}'::jsonb NOT NULL,
-    review_history jsonb DEFAULT '[]'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT conversations_parent_type_check CHECK ((parent_type = ANY (ARRAY['template'::text, 'scenario'::text, 'conversation'::text]))),
-    CONSTRAINT conversations_quality_score_check CHECK (((quality_score >= (0)::numeric) AND (quality_score <= (10)::numeric))),
-    CONSTRAINT conversations_review_history_check CHECK ((jsonb_typeof(review_history) = 'array'::text)),
-    CONSTRAINT conversations_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'generated'::text, 'pending_review'::text, 'approved'::text, 'rejected'::text, 'needs_revision'::text, 'failed'::text]))),
-    CONSTRAINT conversations_tier_check CHECK ((tier = ANY (ARRAY['template'::text, 'scenario'::text, 'edge_case'::text])))
-);
-
-ALTER TABLE public.conversations OWNER TO postgres;
-
 CREATE FUNCTION exports_internal.metadata_json(p_conversation public.conversations, p_options exports_internal.render_options) RETURNS text
     LANGUAGE sql STABLE
     AS $$
@@ -696,205 +706,241 @@ begin
   end if;
 
   if o.format = 'json' then
-    -- Conversations are elements of the "conversations" array: "," between them, and before
-    -- this batch's first one when an earlier batch already wrote one.
-    return query
-    select case when p_rendered_before > 0 and count(*) > 0 then ',' else '' end
-           || coalesce(string_agg(
-                '{"conversation_id":' || to_json(c.id)::text
-                || ',"title":' || coalesce(to_json(c.title)::text, 'null')
-                || ',"status":' || to_json(c.status)::text
-                || ',"tier":' || to_json(c.tier)::text
-                || ',"turns":['
-                || coalesce((
-                     select string_agg(
-                              '{"turn_number":' || t.turn_number
-                              || ',"role":' || to_json(t.role)::text
-                              || ',"content":' || to_json(t.content)::text
-                              || ',"token_count":' || coalesce(t.token_count::text, 'null') || '}',
-                              ',' order by t.turn_number)
-                       from exports_internal.export_turns(c.id, o) t), '')
-                || ']'
-                || case when o.include_metadata
-                        then ',"metadata":' || exports_internal.metadata_json(c, o)
-                        else '' end
-                || '}',
-                ',' order by m.position), ''),
-           count(*)::integer,
-           0
-      from exports_internal.export_members m
-      join public.conversations c on c.id = m.conversation_id
-     where m.export_log_id = p_export_log_id
-       and m.position between p_first_position and p_last_position;
-
+    return query select * from exports_internal.render_batch_json(
+      p_export_log_id, p_first_position, p_last_position, p_rendered_before, o);
   elsif o.format = 'jsonl' and o.template in ('openai', 'sharegpt') then
-    -- One line per conversation. The layouts differ only in names: openai
-    -- {"messages":[{"role","content"}]}, sharegpt {"conversations":[{"from","value"}]} with
-    -- user -> human and assistant -> gpt.
-    return query
-    select coalesce(string_agg(
-             case when o.template = 'openai' then '{"messages":[' else '{"conversations":[' end
-             || coalesce((
-                  select string_agg(
-                           case when o.template = 'openai'
-                                then '{"role":' || to_json(t.role)::text || ',"content":'
-                                else '{"from":' || to_json(case t.role when 'user' then 'human'
-                                                                      when 'assistant' then 'gpt'
-                                                                      else t.role end)::text
-                                     || ',"value":' end
-                           || to_json(t.content)::text || '}',
-                           ',' order by t.turn_number)
-                    from exports_internal.export_turns(c.id, o) t), '')
-             || ']'
-             || case when o.include_metadata
-                     then ',"metadata":' || exports_internal.metadata_json(c, o)
-                     else '' end
-             || E'}\n',
-             '' order by m.position), ''),
-           count(*)::integer,
-           0
-      from exports_internal.export_members m
-      join public.conversations c on c.id = m.conversation_id
-     where m.export_log_id = p_export_log_id
-       and m.position between p_first_position and p_last_position;
-
+    return query select * from exports_internal.render_batch_jsonl_chat(
+      p_export_log_id, p_first_position, p_last_position, o);
   elsif o.format = 'jsonl' then
-    -- alpaca works on the dialogue: the conversation's non-system turns (system turns have a
-    -- field of their own). Numbered from the end, it must end with user (2) -> assistant (1):
-    -- that pair is instruction/output, and every earlier user turn directly followed by an
-    -- assistant turn is a history pair. Otherwise the conversation is skipped: its line is null.
-    -- system is systemPrompt, else the first system turn, else "".
-    return query
-    select coalesce(string_agg(a.line, '' order by m.position), ''),
-           count(a.line)::integer,
-           (count(*) - count(a.line))::integer
-      from exports_internal.export_members m
-      join public.conversations c on c.id = m.conversation_id
-      cross join lateral (
-        select case when bool_or(d.from_end = 2 and d.role = 'user' and d.next_role = 'assistant')
-               then '{"instruction":' || to_json(min(d.content) filter (where d.from_end = 2))::text
-                    || ',"input":"","output":'
-                    || to_json(min(d.next_content) filter (where d.from_end = 2))::text
-                    || ',"system":' || to_json(coalesce(
-                         o.system_prompt,
-                         (select case when o.include_full_content then s.content
-                                      else left(s.content, 200) end
-                            from public.conversation_turns s
-                           where s.conversation_id = c.id and s.role = 'system'
-                           order by s.turn_number
-                           limit 1),
-                         ''))::text
-                    || ',"history":['
-                    || coalesce(string_agg(
-                         '[' || to_json(d.content)::text || ',' || to_json(d.next_content)::text || ']',
-                         ',' order by d.turn_number)
-                         filter (where d.from_end > 2 and d.role = 'user'
-                                   and d.next_role = 'assistant'), '')
-                    || ']'
-                    || case when o.include_metadata
-                            then ',"metadata":' || exports_internal.metadata_json(c, o)
-                            else '' end
-                    || E'}\n'
-               end as line
-          from (select s.turn_number, s.role, s.content,
-                       lead(s.role) over (order by s.turn_number) as next_role,
-                       lead(s.content) over (order by s.turn_number) as next_content,
-                       row_number() over (order by s.turn_number desc) as from_end
-                  from exports_internal.export_turns(c.id, o) s
-                 where s.role <> 'system') d
-      ) a
-     where m.export_log_id = p_export_log_id
-       and m.position between p_first_position and p_last_position;
-
+    return query select * from exports_internal.render_batch_jsonl_alpaca(
+      p_export_log_id, p_first_position, p_last_position, o);
   elsif o.format = 'csv' then
-    -- One record per turn, each ending in CRLF. The conversation's own fields are rendered once
-    -- per conversation (head before the turn fields, tail after, each flag adding only its
-    -- columns) and repeated on each of its records; a conversation without turns still gets one
-    -- record, its turn fields empty. turn_number, role and token_count are integers and fixed
-    -- words, in which no quote or formula character can occur, so they are quoted directly.
-    -- The conversations are a materialized CTE so that head and tail are computed once per
-    -- conversation and handed to its turns as values, not recomputed for every turn.
-    return query
-    with h as materialized (
-      select m.position, c.id,
-             exports_internal.csv_field(c.id::text, o.csv_formula_escape)
-             || ',' || exports_internal.csv_field(c.title, o.csv_formula_escape)
-             || ',' || exports_internal.csv_field(c.status, o.csv_formula_escape)
-             || ',' || exports_internal.csv_field(c.tier, o.csv_formula_escape) as head,
-             case when o.include_quality_scores then
-               ',' || exports_internal.csv_field(c.quality_score::text, o.csv_formula_escape)
-             else '' end
-             || case when o.include_metadata then
-               ',' || exports_internal.csv_field(c.persona, o.csv_formula_escape)
-               || ',' || exports_internal.csv_field(c.emotion, o.csv_formula_escape)
-               || ',' || exports_internal.csv_field(array_to_string(c.category, '; '),
-                                                    o.csv_formula_escape)
-             else '' end
-             || case when o.include_timestamps then
-               ',' || exports_internal.csv_field(exports_internal.iso_utc(c.created_at),
-                                                 o.csv_formula_escape)
-               || ',' || exports_internal.csv_field(exports_internal.iso_utc(c.updated_at),
-                                                    o.csv_formula_escape)
-             else '' end
-             || case when o.include_parent_references then
-               ',' || exports_internal.csv_field(c.parent_id::text, o.csv_formula_escape)
-               || ',' || exports_internal.csv_field(c.parent_type, o.csv_formula_escape)
-             else '' end as tail
-        from exports_internal.export_members m
-        join public.conversations c on c.id = m.conversation_id
-       where m.export_log_id = p_export_log_id
-         and m.position between p_first_position and p_last_position
-    )
-    select coalesce(string_agg(
-             coalesce(
-               (select string_agg(
-                         h.head || ',"' || t.turn_number || '","' || t.role || '",'
-                         || exports_internal.csv_field(t.content, o.csv_formula_escape)
-                         || ',"' || coalesce(t.token_count::text, '') || '"' || h.tail || E'\r\n',
-                         '' order by t.turn_number)
-                  from exports_internal.export_turns(h.id, o) t),
-               h.head || ',"","","",""' || h.tail || E'\r\n'),
-             '' order by h.position), ''),
-           count(*)::integer,
-           0
-      from h;
-
+    return query select * from exports_internal.render_batch_csv(
+      p_export_log_id, p_first_position, p_last_position, o);
   else
-    -- markdown: each conversation opens with a blank line and "## title" (line breaks as
-    -- spaces; blank reads Untitled), then its metadata bullets, "### Dialogue" and each turn as
-    -- its speaker label and a blockquote. Every block ends in a newline, and "---" on a line of
-    -- its own, with blank lines around it, goes between conversations.
-    return query
-    select case when p_rendered_before > 0 and count(*) > 0 then E'\n---\n' else '' end
-           || coalesce(string_agg(
-                E'\n## '
-                || coalesce(nullif(btrim(exports_internal.single_line(c.title), E' \t'), ''),
-                            'Untitled')
-                || E'\n'
-                || case when o.include_metadata
-                        then E'\n' || exports_internal.metadata_markdown(c, o)
-                        else '' end
-                || E'\n### Dialogue\n'
-                || coalesce((
-                     select string_agg(
-                              case t.role when 'system' then E'\n**System:**\n\n'
-                                          when 'user' then E'\n**User:**\n\n'
-                                          else E'\n**Assistant:**\n\n' end
-                              || exports_internal.blockquote(t.content) || E'\n',
-                              '' order by t.turn_number)
-                       from exports_internal.export_turns(c.id, o) t), ''),
-                E'\n---\n' order by m.position), ''),
-           count(*)::integer,
-           0
-      from exports_internal.export_members m
-      join public.conversations c on c.id = m.conversation_id
-     where m.export_log_id = p_export_log_id
-       and m.position between p_first_position and p_last_position;
+    -- markdown, the one format left (load_render_options admits no other)
+    return query select * from exports_internal.render_batch_markdown(
+      p_export_log_id, p_first_position, p_last_position, p_rendered_before, o);
   end if;
 end
 $$;
 
 ALTER FUNCTION exports_internal.render_batch(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.render_batch_csv(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) RETURNS TABLE(body text, rendered integer, skipped integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET work_mem TO '64MB'
+    AS $$
+declare
+  o alias for p_options;
+begin
+  return query
+  with h as materialized (
+    select m.position, m.conversation_id,
+           exports_internal.csv_field(m.conversation_id::text, o.csv_formula_escape)
+           || ',' || exports_internal.csv_field((m.conversation).title, o.csv_formula_escape)
+           || ',' || exports_internal.csv_field((m.conversation).status, o.csv_formula_escape)
+           || ',' || exports_internal.csv_field((m.conversation).tier, o.csv_formula_escape) as head,
+           case when o.include_quality_scores then
+             ',' || exports_internal.csv_field((m.conversation).quality_score::text, o.csv_formula_escape)
+           else '' end
+           || case when o.include_metadata then
+             ',' || exports_internal.csv_field((m.conversation).persona, o.csv_formula_escape)
+             || ',' || exports_internal.csv_field((m.conversation).emotion, o.csv_formula_escape)
+             || ',' || exports_internal.csv_field(array_to_string((m.conversation).category, '; '),
+                                                  o.csv_formula_escape)
+           else '' end
+           || case when o.include_timestamps then
+             ',' || exports_internal.csv_field(exports_internal.iso_utc((m.conversation).created_at),
+                                               o.csv_formula_escape)
+             || ',' || exports_internal.csv_field(exports_internal.iso_utc((m.conversation).updated_at),
+                                                  o.csv_formula_escape)
+           else '' end
+           || case when o.include_parent_references then
+             ',' || exports_internal.csv_field((m.conversation).parent_id::text, o.csv_formula_escape)
+             || ',' || exports_internal.csv_field((m.conversation).parent_type, o.csv_formula_escape)
+           else '' end as tail
+      from exports_internal.batch_members(p_export_log_id, p_first_position, p_last_position) m
+  )
+  select coalesce(string_agg(
+           coalesce(
+             (select string_agg(
+                       h.head || ',"' || t.turn_number || '","' || t.role || '",'
+                       || exports_internal.csv_field(t.content, o.csv_formula_escape)
+                       || ',"' || coalesce(t.token_count::text, '') || '"' || h.tail || E'\r\n',
+                       '' order by t.turn_number)
+                from exports_internal.export_turns(h.conversation_id, o) t),
+             h.head || ',"","","",""' || h.tail || E'\r\n'),
+           '' order by h.position), ''),
+         count(*)::integer,
+         0
+    from h;
+end
+$$;
+
+ALTER FUNCTION exports_internal.render_batch_csv(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.render_batch_json(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer, p_options exports_internal.render_options) RETURNS TABLE(body text, rendered integer, skipped integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET work_mem TO '64MB'
+    AS $$
+declare
+  o alias for p_options;
+begin
+  return query
+  select case when p_rendered_before > 0 and count(*) > 0 then ',' else '' end
+         || coalesce(string_agg(
+              '{"conversation_id":' || to_json(m.conversation_id)::text
+              || ',"title":' || coalesce(to_json((m.conversation).title)::text, 'null')
+              || ',"status":' || to_json((m.conversation).status)::text
+              || ',"tier":' || to_json((m.conversation).tier)::text
+              || ',"turns":['
+              || coalesce((
+                   select string_agg(
+                            '{"turn_number":' || t.turn_number
+                            || ',"role":' || to_json(t.role)::text
+                            || ',"content":' || to_json(t.content)::text
+                            || ',"token_count":' || coalesce(t.token_count::text, 'null') || '}',
+                            ',' order by t.turn_number)
+                     from exports_internal.export_turns(m.conversation_id, o) t), '')
+              || ']'
+              || case when o.include_metadata
+                      then ',"metadata":' || exports_internal.metadata_json(m.conversation, o)
+                      else '' end
+              || '}',
+              ',' order by m.position), ''),
+         count(*)::integer,
+         0
+    from exports_internal.batch_members(p_export_log_id, p_first_position, p_last_position) m;
+end
+$$;
+
+ALTER FUNCTION exports_internal.render_batch_json(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer, p_options exports_internal.render_options) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.render_batch_jsonl_alpaca(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) RETURNS TABLE(body text, rendered integer, skipped integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET work_mem TO '64MB'
+    AS $$
+declare
+  o alias for p_options;
+begin
+  return query
+  select coalesce(string_agg(a.line, '' order by m.position), ''),
+         count(a.line)::integer,
+         (count(*) - count(a.line))::integer
+    from exports_internal.batch_members(p_export_log_id, p_first_position, p_last_position) m
+    cross join lateral (
+      select case when bool_or(d.from_end = 2 and d.role = 'user' and d.next_role = 'assistant')
+             then '{"instruction":' || to_json(min(d.content) filter (where d.from_end = 2))::text
+                  || ',"input":"","output":'
+                  || to_json(min(d.next_content) filter (where d.from_end = 2))::text
+                  || ',"system":' || to_json(coalesce(
+                       o.system_prompt,
+                       (select case when o.include_full_content then s.content
+                                    else left(s.content, 200) end
+                          from public.conversation_turns s
+                         where s.conversation_id = m.conversation_id and s.role = 'system'
+                         order by s.turn_number
+                         limit 1),
+                       ''))::text
+                  || ',"history":['
+                  || coalesce(string_agg(
+                       '[' || to_json(d.content)::text || ',' || to_json(d.next_content)::text || ']',
+                       ',' order by d.turn_number)
+                       filter (where d.from_end > 2 and d.role = 'user'
+                                 and d.next_role = 'assistant'), '')
+                  || ']'
+                  || case when o.include_metadata
+                          then ',"metadata":' || exports_internal.metadata_json(m.conversation, o)
+                          else '' end
+                  || E'}\n'
+             end as line
+        from (select s.turn_number, s.role, s.content,
+                     lead(s.role) over (order by s.turn_number) as next_role,
+                     lead(s.content) over (order by s.turn_number) as next_content,
+                     row_number() over (order by s.turn_number desc) as from_end
+                from exports_internal.export_turns(m.conversation_id, o) s
+               where s.role <> 'system') d
+    ) a;
+end
+$$;
+
+ALTER FUNCTION exports_internal.render_batch_jsonl_alpaca(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.render_batch_jsonl_chat(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) RETURNS TABLE(body text, rendered integer, skipped integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET work_mem TO '64MB'
+    AS $$
+declare
+  o alias for p_options;
+begin
+  return query
+  select coalesce(string_agg(
+           case when o.template = 'openai' then '{"messages":[' else '{"conversations":[' end
+           || coalesce((
+                select string_agg(
+                         case when o.template = 'openai'
+                              then '{"role":' || to_json(t.role)::text || ',"content":'
+                              else '{"from":' || to_json(case t.role when 'user' then 'human'
+                                                                    when 'assistant' then 'gpt'
+                                                                    else t.role end)::text
+                                   || ',"value":' end
+                         || to_json(t.content)::text || '}',
+                         ',' order by t.turn_number)
+                  from exports_internal.export_turns(m.conversation_id, o) t), '')
+           || ']'
+           || case when o.include_metadata
+                   then ',"metadata":' || exports_internal.metadata_json(m.conversation, o)
+                   else '' end
+           || E'}\n',
+           '' order by m.position), ''),
+         count(*)::integer,
+         0
+    from exports_internal.batch_members(p_export_log_id, p_first_position, p_last_position) m;
+end
+$$;
+
+ALTER FUNCTION exports_internal.render_batch_jsonl_chat(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.render_batch_markdown(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer, p_options exports_internal.render_options) RETURNS TABLE(body text, rendered integer, skipped integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET work_mem TO '64MB'
+    AS $$
+declare
+  o alias for p_options;
+begin
+  return query
+  select case when p_rendered_before > 0 and count(*) > 0 then E'\n---\n' else '' end
+         || coalesce(string_agg(
+              E'\n## '
+              || coalesce(nullif(btrim(exports_internal.single_line((m.conversation).title), E' \t'), ''),
+                          'Untitled')
+              || E'\n'
+              || case when o.include_metadata
+                      then E'\n' || exports_internal.metadata_markdown(m.conversation, o)
+                      else '' end
+              || E'\n### Dialogue\n'
+              || coalesce((
+                   select string_agg(
+                            case t.role when 'system' then E'\n**System:**\n\n'
+                                        when 'user' then E'\n**User:**\n\n'
+                                        else E'\n**Assistant:**\n\n' end
+                            || exports_internal.blockquote(t.content) || E'\n',
+                            '' order by t.turn_number)
+                     from exports_internal.export_turns(m.conversation_id, o) t), ''),
+              E'\n---\n' order by m.position), ''),
+         count(*)::integer,
+         0
+    from exports_internal.batch_members(p_export_log_id, p_first_position, p_last_position) m;
+end
+$$;
+
+ALTER FUNCTION exports_internal.render_batch_markdown(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer, p_options exports_internal.render_options) OWNER TO postgres;
 
 CREATE FUNCTION exports_internal.render_footer(p_export_log_id uuid, p_summary jsonb) RETURNS text
     LANGUAGE plpgsql STABLE
@@ -996,24 +1042,27 @@ CREATE FUNCTION exports_internal.touch_conversations_of_turns() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
+  -- Each UPDATE sets title to itself: a statement must name a column its writer may update, and
+  -- users may not update updated_at or the counters. The BEFORE triggers do the real work
+  -- (set_updated_at, the recount).
   if tg_op = 'INSERT' then
     update public.conversations c
-       set updated_at = now()
+       set title = c.title
      where c.id in (select n.conversation_id from new_turns n);
   elsif tg_op = 'UPDATE' then
     update public.conversations c
-       set updated_at = now()
+       set title = c.title
      where c.id in (select o.conversation_id from old_turns o
                     union
                     select n.conversation_id from new_turns n);
   elsif tg_op = 'DELETE' then
     update public.conversations c
-       set updated_at = now()
+       set title = c.title
      where c.id in (select o.conversation_id from old_turns o);
   elsif tg_op = 'TRUNCATE' then
     -- Only the owner can truncate; no row-level triggers run, so recount everything.
     update public.conversations c
-       set updated_at = now();
+       set title = c.title;
   end if;
   return null;
 end
@@ -1376,6 +1425,38 @@ GRANT USAGE ON SCHEMA public TO service_role;
 REVOKE ALL ON FUNCTION exports_internal.add_summaries(p_a jsonb, p_b jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.add_summaries(p_a jsonb, p_b jsonb) TO service_role;
 
+GRANT ALL ON TABLE public.conversations TO service_role;
+GRANT SELECT,DELETE ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(id) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(title),UPDATE(title) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(persona),UPDATE(persona) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(emotion),UPDATE(emotion) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(tier),UPDATE(tier) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(status),UPDATE(status) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(category),UPDATE(category) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(quality_score),UPDATE(quality_score) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(quality_metrics),UPDATE(quality_metrics) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(parent_id),UPDATE(parent_id) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(parent_type),UPDATE(parent_type) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(parameters),UPDATE(parameters) ON TABLE public.conversations TO authenticated;
+
+GRANT INSERT(review_history),UPDATE(review_history) ON TABLE public.conversations TO authenticated;
+
+REVOKE ALL ON FUNCTION exports_internal.batch_members(p_export_log_id uuid, p_first_position integer, p_last_position integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION exports_internal.batch_members(p_export_log_id uuid, p_first_position integer, p_last_position integer) TO service_role;
+
 REVOKE ALL ON FUNCTION exports_internal.batch_summary(p_export_log_id uuid, p_first_position integer, p_last_position integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.batch_summary(p_export_log_id uuid, p_first_position integer, p_last_position integer) TO service_role;
 
@@ -1411,9 +1492,6 @@ GRANT ALL ON FUNCTION exports_internal.json_compact(p_value jsonb) TO service_ro
 REVOKE ALL ON FUNCTION exports_internal.load_render_options(p_export_log_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.load_render_options(p_export_log_id uuid) TO service_role;
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.conversations TO authenticated;
-GRANT ALL ON TABLE public.conversations TO service_role;
-
 REVOKE ALL ON FUNCTION exports_internal.metadata_json(p_conversation public.conversations, p_options exports_internal.render_options) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.metadata_json(p_conversation public.conversations, p_options exports_internal.render_options) TO service_role;
 
@@ -1432,6 +1510,21 @@ REVOKE ALL ON FUNCTION exports_internal.release_export(p_export_log_id uuid, p_l
 
 REVOKE ALL ON FUNCTION exports_internal.render_batch(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.render_batch(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer) TO service_role;
+
+REVOKE ALL ON FUNCTION exports_internal.render_batch_csv(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) FROM PUBLIC;
+GRANT ALL ON FUNCTION exports_internal.render_batch_csv(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) TO service_role;
+
+REVOKE ALL ON FUNCTION exports_internal.render_batch_json(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer, p_options exports_internal.render_options) FROM PUBLIC;
+GRANT ALL ON FUNCTION exports_internal.render_batch_json(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer, p_options exports_internal.render_options) TO service_role;
+
+REVOKE ALL ON FUNCTION exports_internal.render_batch_jsonl_alpaca(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) FROM PUBLIC;
+GRANT ALL ON FUNCTION exports_internal.render_batch_jsonl_alpaca(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) TO service_role;
+
+REVOKE ALL ON FUNCTION exports_internal.render_batch_jsonl_chat(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) FROM PUBLIC;
+GRANT ALL ON FUNCTION exports_internal.render_batch_jsonl_chat(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_options exports_internal.render_options) TO service_role;
+
+REVOKE ALL ON FUNCTION exports_internal.render_batch_markdown(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer, p_options exports_internal.render_options) FROM PUBLIC;
+GRANT ALL ON FUNCTION exports_internal.render_batch_markdown(p_export_log_id uuid, p_first_position integer, p_last_position integer, p_rendered_before integer, p_options exports_internal.render_options) TO service_role;
 
 REVOKE ALL ON FUNCTION exports_internal.render_footer(p_export_log_id uuid, p_summary jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.render_footer(p_export_log_id uuid, p_summary jsonb) TO service_role;
@@ -1459,8 +1552,20 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE exports_internal.idempotency_keys TO 
 
 GRANT SELECT ON TABLE exports_internal.settings TO service_role;
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.conversation_turns TO authenticated;
 GRANT ALL ON TABLE public.conversation_turns TO service_role;
+GRANT SELECT,DELETE ON TABLE public.conversation_turns TO authenticated;
+
+GRANT INSERT(id) ON TABLE public.conversation_turns TO authenticated;
+
+GRANT INSERT(conversation_id),UPDATE(conversation_id) ON TABLE public.conversation_turns TO authenticated;
+
+GRANT INSERT(turn_number),UPDATE(turn_number) ON TABLE public.conversation_turns TO authenticated;
+
+GRANT INSERT(role),UPDATE(role) ON TABLE public.conversation_turns TO authenticated;
+
+GRANT INSERT(content),UPDATE(content) ON TABLE public.conversation_turns TO authenticated;
+
+GRANT INSERT(token_count),UPDATE(token_count) ON TABLE public.conversation_turns TO authenticated;
 
 GRANT ALL ON TABLE public.export_logs TO service_role;
 GRANT SELECT,DELETE ON TABLE public.export_logs TO authenticated;

@@ -25,7 +25,7 @@ const withDue = Deno.args.includes("--due");
 const sizes = currentSizes();
 const sql = benchSql();
 
-// One batch of mark_expired_exports() (supabase/migrations/20261204120000_export_lock_order.sql),
+// One batch of mark_expired_exports() (supabase/migrations/20261128150000_export_logs.sql),
 // as its loop runs it; the function itself is plpgsql, so EXPLAIN cannot see inside it.
 const EXPIRY_BATCH = `
 with due as (

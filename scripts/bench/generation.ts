@@ -224,7 +224,7 @@ export async function profileGeneration(result: GenerationResult): Promise<Gener
     await session.end({ timeout: 5 });
   }
   const batchPlan =
-    notices.filter((n) => n.includes("Query Text:") && n.includes("export_members")).pop() ??
+    notices.filter((n) => n.includes("Query Text:") && n.includes("batch_members")).pop() ??
       notices.join("\n\n");
   return { layout: result.layout, conversations: result.conversations, renderOnlyMs, batchPlan };
 }

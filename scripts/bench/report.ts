@@ -561,9 +561,8 @@ export async function buildReport(r: Results): Promise<string> {
     lines.push(
       "The function takes the due rows through the partial index `idx_export_logs_completed_expires_at` in " +
         "`expires_at` order, 10,000 at a time, with `jit = off` " +
-        "(the index: `supabase/migrations/20261128150600_expiry_index.sql`; the function as it runs now, " +
-        "skipping rows in use and exports with a download in flight: " +
-        "`supabase/migrations/20261204120000_export_lock_order.sql`).",
+        "(both in `supabase/migrations/20261128150000_export_logs.sql`; the function skips rows in use " +
+        "and exports with a download in flight).",
     );
     lines.push("");
     const due = r.expiryLarge.due;

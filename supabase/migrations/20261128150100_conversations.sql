@@ -4,7 +4,9 @@
 
 create table public.conversations (
   id uuid primary key default gen_random_uuid(),
-  user_id uuid not null references auth.users (id) on delete cascade,
+  -- A user's insert leaves the owner to this default (the caller's JWT subject): users may not
+  -- name an owner at all (see the grants below). The service names it explicitly.
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
   title text,
   persona text,
   emotion text,
@@ -18,7 +20,8 @@ create table public.conversations (
   quality_score numeric(3, 1) constraint conversations_quality_score_check
     check (quality_score between 0 and 10),
   quality_metrics jsonb not null default '{}',
-  -- Derived from conversation_turns; whatever a writer supplies is replaced (see the triggers).
+  -- Derived from conversation_turns: users cannot write them, and whatever the owner or the
+  -- service supplies is replaced (see the grants and the triggers).
   turn_count integer not null default 0,
   total_tokens integer not null default 0,
   -- A derived conversation outlives its parent: the link is cleared, the child is kept.
@@ -108,15 +111,29 @@ create policy conversation_turns_delete_own on public.conversation_turns
                  where c.id = conversation_id and c.user_id = (select auth.uid())));
 
 -- Supabase's default grants give anon and authenticated every privilege on new tables in public.
--- Users do read and write their own conversations, so authenticated keeps SELECT, INSERT, UPDATE
--- and DELETE, each filtered by the policies above. TRUNCATE is not subject to RLS at all (one
--- statement would empty every user's data); REFERENCES would let a table of the user's own point
--- a foreign key at these rows, revealing which ids exist and blocking their owners' deletes; and
--- TRIGGER would let a user attach a function to every user's writes. anon has no business with
--- anyone's conversations, so it gets nothing.
-revoke all on public.conversations, public.conversation_turns from public, anon;
-revoke truncate, references, trigger on public.conversations, public.conversation_turns
-  from authenticated;
+-- Users do read and write their own conversations, so authenticated gets SELECT and DELETE, and
+-- INSERT and UPDATE column by column, each filtered by the policies above. What the database
+-- fills in or maintains is not theirs to write: the owner (user_id defaults to auth.uid(), and a
+-- user cannot hand a conversation to someone else), the counters (recounted from the turns) and
+-- the timestamps (defaults, and set_updated_at). An id may be chosen at insert, never changed. A
+-- turn may be moved between conversations (its policies keep both ends the user's own).
+-- TRUNCATE is not subject to RLS at all (one statement would empty every user's data);
+-- REFERENCES would let a table of the user's own point a foreign key at these rows, revealing
+-- which ids exist and blocking their owners' deletes; and TRIGGER would let a user attach a
+-- function to every user's writes. anon has no business with anyone's conversations, so it gets
+-- nothing.
+revoke all on public.conversations, public.conversation_turns from public, anon, authenticated;
+grant select, delete on public.conversations, public.conversation_turns to authenticated;
+grant insert (id, title, persona, emotion, tier, status, category, quality_score, quality_metrics,
+              parent_id, parent_type, parameters, review_history)
+  on public.conversations to authenticated;
+grant update (title, persona, emotion, tier, status, category, quality_score, quality_metrics,
+              parent_id, parent_type, parameters, review_history)
+  on public.conversations to authenticated;
+grant insert (id, conversation_id, turn_number, role, content, token_count)
+  on public.conversation_turns to authenticated;
+grant update (conversation_id, turn_number, role, content, token_count)
+  on public.conversation_turns to authenticated;
 grant all on public.conversations, public.conversation_turns to service_role;
 
 -- updated_at is maintained by the database so no writer can forget it.
@@ -125,8 +142,8 @@ create trigger conversations_set_updated_at
   for each row execute function exports_internal.set_updated_at();
 
 -- turn_count / total_tokens are recounted from the turns on every write of a conversation row,
--- so a direct write cannot make them disagree (the supplied values are silently replaced, which
--- lets clients send a whole row back without first stripping the derived fields).
+-- so no write can make them disagree: users hold no privilege on them, and the values the owner
+-- or the service supplies are silently replaced.
 --
 -- The recount is here, in a BEFORE ROW trigger, rather than in the turn triggers, because it
 -- runs once the row is locked: two transactions changing turns of one conversation both update
@@ -155,8 +172,8 @@ create trigger conversations_recount_turns
   for each row execute function exports_internal.recount_conversation_turns();
 
 -- Any change to turns (added, edited, removed, or moved to another conversation) touches every
--- conversation involved; that update's BEFORE trigger above does the recount, and updated_at
--- moves because the conversation's content changed. Statement-level with transition tables, so a
+-- conversation involved; that update's BEFORE triggers do the recount and move updated_at,
+-- because the conversation's content changed. Statement-level with transition tables, so a
 -- bulk insert of a thousand turns updates each conversation once, not a thousand times.
 --
 -- Security invoker: the turn policies already require the user to own every conversation
@@ -167,24 +184,27 @@ language plpgsql
 set search_path = ''
 as $$
 begin
+  -- Each UPDATE sets title to itself: a statement must name a column its writer may update, and
+  -- users may not update updated_at or the counters. The BEFORE triggers do the real work
+  -- (set_updated_at, the recount).
   if tg_op = 'INSERT' then
     update public.conversations c
-       set updated_at = now()
+       set title = c.title
      where c.id in (select n.conversation_id from new_turns n);
   elsif tg_op = 'UPDATE' then
     update public.conversations c
-       set updated_at = now()
+       set title = c.title
      where c.id in (select o.conversation_id from old_turns o
                     union
                     select n.conversation_id from new_turns n);
   elsif tg_op = 'DELETE' then
     update public.conversations c
-       set updated_at = now()
+       set title = c.title
      where c.id in (select o.conversation_id from old_turns o);
   elsif tg_op = 'TRUNCATE' then
     -- Only the owner can truncate; no row-level triggers run, so recount everything.
     update public.conversations c
-       set updated_at = now();
+       set title = c.title;
   end if;
   return null;
 end

@@ -25,7 +25,11 @@ create table exports_internal.export_jobs (
   skipped integer not null default 0 check (skipped >= 0),
   chunks_written integer not null default 0 check (chunks_written >= 0),
   content_hash text,
-  last_error text
+  last_error text,
+  -- The json summary, accumulated batch by batch from the same snapshot as the batch's text, so
+  -- it counts exactly the conversations written and as they were written (a member changed or
+  -- deleted while the export runs counts as it was written, or not at all). null: no batch yet.
+  summary jsonb
 );
 -- Claiming scans queued exports oldest first; expired leases are found through this index too.
 create index export_jobs_lease_expires_at on exports_internal.export_jobs (lease_expires_at)

@@ -16,8 +16,10 @@
 -- lookup would see the parent whatever the writer may see, and that reopens the leak: BEFORE
 -- triggers run before the RLS WITH CHECK, so a user inserting a row with another user's user_id
 -- would get this refusal when the parent is not that user's and the RLS refusal when it is.
--- An UPDATE re-checks only when parent_id or user_id changes, so a client sending a whole row
--- back is not refused over a link that was already there.
+-- (Users may no longer name user_id at all, see the grants on conversations; the lookup stays
+-- under RLS so that the rule does not rest on that grant alone.)
+-- An UPDATE re-checks only when parent_id or user_id changes, so a client sending a row's
+-- fields back is not refused over a link that was already there.
 create function exports_internal.check_conversation_parent_owner() returns trigger
 language plpgsql
 set search_path = ''

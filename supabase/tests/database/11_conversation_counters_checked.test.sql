@@ -1,9 +1,10 @@
 -- turn_count and total_tokens always agree with a conversation's turns: the database keeps them
 -- through every kind of turn change, and a direct write of the counters cannot make them
--- disagree. Checked as the table owner and again as the owning user under RLS.
+-- disagree (the owner's is replaced; a user may not write them at all). Checked as the table
+-- owner and again as the owning user under RLS.
 begin;
 \ir ../helpers.sql
-select plan(30);
+select plan(32);
 
 do $$
 begin
@@ -108,13 +109,18 @@ select results_eq(
 -- ---------------------------------------------- as user A, who owns the conversations (RLS)
 select tests.authenticate_as(current_setting('tests.user_a')::uuid);
 
-insert into public.conversations (id, user_id, tier, turn_count, total_tokens)
-values ('11000000-0000-0000-0000-000000000003', (select auth.uid()), 'scenario', 5, 500),
-       ('11000000-0000-0000-0000-000000000004', (select auth.uid()), 'scenario', 0, 0);
+select throws_ok(
+  $$insert into public.conversations (id, tier, turn_count, total_tokens)
+    values ('11000000-0000-0000-0000-000000000003', 'scenario', 5, 500)$$,
+  '42501', 'permission denied for table conversations',
+  'as user A, an insert that names the counters is refused: they are the database''s to keep');
+insert into public.conversations (id, tier)
+values ('11000000-0000-0000-0000-000000000003', 'scenario'),
+       ('11000000-0000-0000-0000-000000000004', 'scenario');
 select results_eq(
   $$select turn_count, total_tokens from public.conversations where id = '11000000-0000-0000-0000-000000000003'$$,
   $$values (0, 0)$$,
-  'as user A, a new conversation starts at zero whatever the insert says');
+  'as user A, a new conversation starts at zero turns and tokens');
 
 insert into public.conversation_turns (conversation_id, turn_number, role, content, token_count)
 values ('11000000-0000-0000-0000-000000000003', 1, 'user', 'Hello', 11),
@@ -150,12 +156,16 @@ select results_eq(
   $$values (1, 33)$$,
   'as user A, moving a turn in updates the conversation it joined');
 
-update public.conversations set turn_count = 99, total_tokens = 12345
- where id = '11000000-0000-0000-0000-000000000003';
+select throws_ok(
+  $$update public.conversations set turn_count = 99, total_tokens = 12345
+     where id = '11000000-0000-0000-0000-000000000003'$$,
+  '42501', 'permission denied for table conversations',
+  'as user A, a direct update of the counters is refused');
+update public.conversations set title = 'Renamed by A' where id = '11000000-0000-0000-0000-000000000003';
 select results_eq(
   $$select turn_count, total_tokens from public.conversations where id = '11000000-0000-0000-0000-000000000003'$$,
   $$values (1, 20)$$,
-  'as user A, a direct update of the counters is replaced by what the turns say');
+  'as user A, the counters are what the turns say after the refused update and an update of the title');
 
 select results_eq(
   $$select count(*)::integer from public.conversation_turns

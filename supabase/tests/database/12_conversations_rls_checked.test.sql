@@ -1,9 +1,10 @@
 -- Each user reads and writes only their own conversations and turns; anon gets nothing; and no
--- client can TRUNCATE past RLS. Data of user A is checked from A's side, B's side, anon's side,
--- and again as the owner after B's attempts.
+-- client can TRUNCATE past RLS. Users write column by column: never the owner (auth.uid() fills
+-- it), the counters, the timestamps, or an id once it is set. Data of user A is checked from A's
+-- side, B's side, anon's side, and again as the owner after B's attempts.
 begin;
 \ir ../helpers.sql
-select plan(52);
+select plan(67);
 
 do $$
 begin
@@ -35,10 +36,42 @@ select policy_roles_are('public', 'conversations', 'conversations_select_own', a
   'the conversations policies apply to authenticated only');
 select policy_roles_are('public', 'conversation_turns', 'conversation_turns_select_own', array['authenticated'],
   'the conversation_turns policies apply to authenticated only');
-select table_privs_are('public', 'conversations', 'authenticated', array['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
-  'authenticated may read and write conversations, through RLS, but not truncate, reference or trigger');
-select table_privs_are('public', 'conversation_turns', 'authenticated', array['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
-  'authenticated may read and write turns, through RLS, but not truncate, reference or trigger');
+select table_privs_are('public', 'conversations', 'authenticated', array['SELECT', 'DELETE'],
+  'authenticated may read and delete whole conversations, through RLS, but not truncate, reference or trigger; it writes column by column');
+select table_privs_are('public', 'conversation_turns', 'authenticated', array['SELECT', 'DELETE'],
+  'authenticated may read and delete whole turns, through RLS, but not truncate, reference or trigger; it writes column by column');
+
+-- The columns authenticated may write, by enumeration of each table's columns, so a column added
+-- later shows up here with whatever privilege it got.
+create function pg_temp.columns_with(p_table regclass, p_privilege text) returns text[]
+language sql
+as $$
+  select coalesce(array_agg(a.attname::text order by a.attnum), '{}')
+    from pg_attribute a
+   where a.attrelid = p_table and a.attnum > 0 and not a.attisdropped
+     and has_column_privilege('authenticated', p_table, a.attnum, p_privilege)
+$$;
+select is(pg_temp.columns_with('public.conversations', 'INSERT'),
+  array['id', 'title', 'persona', 'emotion', 'tier', 'status', 'category', 'quality_score',
+        'quality_metrics', 'parent_id', 'parent_type', 'parameters', 'review_history'],
+  'authenticated may insert exactly these conversation columns: not user_id (its default is auth.uid()), turn_count, total_tokens, created_at or updated_at');
+select is(pg_temp.columns_with('public.conversations', 'UPDATE'),
+  array['title', 'persona', 'emotion', 'tier', 'status', 'category', 'quality_score',
+        'quality_metrics', 'parent_id', 'parent_type', 'parameters', 'review_history'],
+  'authenticated may update exactly these conversation columns: the inserted ones but id');
+select is(pg_temp.columns_with('public.conversation_turns', 'INSERT'),
+  array['id', 'conversation_id', 'turn_number', 'role', 'content', 'token_count'],
+  'authenticated may insert exactly these turn columns: not created_at');
+select is(pg_temp.columns_with('public.conversation_turns', 'UPDATE'),
+  array['conversation_id', 'turn_number', 'role', 'content', 'token_count'],
+  'authenticated may update exactly these turn columns: not id or created_at (conversation_id, to move a turn)');
+select is(pg_temp.columns_with('public.conversations', 'SELECT'),
+  array['id', 'user_id', 'title', 'persona', 'emotion', 'tier', 'status', 'category', 'quality_score',
+        'quality_metrics', 'turn_count', 'total_tokens', 'parent_id', 'parent_type', 'parameters',
+        'review_history', 'created_at', 'updated_at'],
+  'authenticated may read every conversation column (of its own rows, through RLS)');
+select col_default_is('public', 'conversations', 'user_id', 'auth.uid()',
+  'a conversation a user inserts belongs to the caller: user_id defaults to auth.uid()');
 select table_privs_are('public', 'conversations', 'anon', array[]::text[],
   'anon holds no privilege on conversations');
 select table_privs_are('public', 'conversation_turns', 'anon', array[]::text[],
@@ -64,8 +97,8 @@ select results_eq(
 
 select throws_ok(
   $$insert into public.conversations (user_id, tier) values (current_setting('tests.user_a')::uuid, 'template')$$,
-  '42501', 'new row violates row-level security policy for table "conversations"',
-  'B cannot create a conversation owned by A');
+  '42501', 'permission denied for table conversations',
+  'B cannot create a conversation owned by A: naming an owner at all is refused');
 select throws_ok(
   $$insert into public.conversation_turns (conversation_id, turn_number, role, content)
     values ('12000000-0000-0000-0000-00000000000a', 2, 'assistant', 'planted by B')$$,
@@ -74,8 +107,8 @@ select throws_ok(
 select throws_ok(
   $$update public.conversations set user_id = current_setting('tests.user_a')::uuid
      where id = '12000000-0000-0000-0000-00000000000b'$$,
-  '42501', 'new row violates row-level security policy for table "conversations"',
-  'B cannot hand their conversation over to A');
+  '42501', 'permission denied for table conversations',
+  'B cannot hand their conversation over to A: user_id is not theirs to update');
 select throws_ok(
   $$update public.conversation_turns set conversation_id = '12000000-0000-0000-0000-00000000000a',
                                          turn_number = 2
@@ -145,9 +178,13 @@ select is_empty(
   'A cannot see B''s conversation either');
 
 select lives_ok(
-  $$insert into public.conversations (id, user_id, tier, title)
-    values ('12000000-0000-0000-0000-0000000000a2', (select auth.uid()), 'scenario', 'A''s second')$$,
-  'A can create a conversation of their own');
+  $$insert into public.conversations (id, tier, title)
+    values ('12000000-0000-0000-0000-0000000000a2', 'scenario', 'A''s second')$$,
+  'A can create a conversation of their own, choosing its id and leaving the owner to the database');
+select results_eq(
+  $$select user_id from public.conversations where id = '12000000-0000-0000-0000-0000000000a2'$$,
+  $$values ((select auth.uid()))$$,
+  'the conversation A created belongs to A');
 select lives_ok(
   $$insert into public.conversation_turns (id, conversation_id, turn_number, role, content, token_count)
     values ('12100000-0000-0000-0000-0000000000a2', '12000000-0000-0000-0000-0000000000a2', 1, 'user', 'Hi', 3),
@@ -157,6 +194,41 @@ select results_eq(
   $$select turn_count, total_tokens from public.conversations order by id$$,
   $$values (2, 9), (1, 3)$$,
   'A''s own turn writes keep A''s counters right');
+select throws_ok(
+  $$insert into public.conversations (user_id, tier) values ((select auth.uid()), 'template')$$,
+  '42501', 'permission denied for table conversations',
+  'A cannot name the owner of a new conversation, not even themselves');
+select throws_ok(
+  $$insert into public.conversations (tier, turn_count, created_at)
+    values ('template', 5, '2020-01-01 00:00:00+00')$$,
+  '42501', 'permission denied for table conversations',
+  'A cannot insert counters or a creation time');
+select throws_ok(
+  $$update public.conversations set user_id = (select auth.uid())
+     where id = '12000000-0000-0000-0000-00000000000a'$$,
+  '42501', 'permission denied for table conversations',
+  'A cannot update user_id, not even to the value it has');
+select throws_ok(
+  $$update public.conversations set turn_count = 0 where id = '12000000-0000-0000-0000-00000000000a'$$,
+  '42501', 'permission denied for table conversations',
+  'A cannot update turn_count of their own conversation');
+select throws_ok(
+  $$update public.conversations set total_tokens = 0, updated_at = now()
+     where id = '12000000-0000-0000-0000-00000000000a'$$,
+  '42501', 'permission denied for table conversations',
+  'A cannot update total_tokens or updated_at');
+select throws_ok(
+  $$update public.conversations set id = gen_random_uuid() where id = '12000000-0000-0000-0000-00000000000a'$$,
+  '42501', 'permission denied for table conversations',
+  'A cannot change the id of their conversation');
+select throws_ok(
+  $$update public.conversation_turns set created_at = now() where id = '12100000-0000-0000-0000-00000000000a'$$,
+  '42501', 'permission denied for table conversation_turns',
+  'A cannot update the creation time of their turn');
+select throws_ok(
+  $$update public.conversation_turns set id = gen_random_uuid() where id = '12100000-0000-0000-0000-00000000000a'$$,
+  '42501', 'permission denied for table conversation_turns',
+  'A cannot change the id of their turn');
 select lives_ok(
   $$update public.conversations set title = 'Renamed by A', status = 'pending_review'
      where id = '12000000-0000-0000-0000-00000000000a'$$,

@@ -2,12 +2,12 @@
 -- their own JWT. Acting as authenticated (and as anon), nobody reads, creates, changes or
 -- deletes another user's export logs, conversations or turns; nobody inserts or updates
 -- export_logs at all, not even their own row (no forged status, file, size or export_id); no
--- write leaves turn_count/total_tokens disagreeing with the turns; and parent_id cannot point at
--- another user's conversation, nor tell an existing id of theirs from an unused one. Every
--- attempt is checked again afterwards as the table owner.
+-- user writes turn_count/total_tokens, and no write leaves them disagreeing with the turns; and
+-- parent_id cannot point at another user's conversation, nor tell an existing id of theirs from
+-- an unused one. Every attempt is checked again afterwards as the table owner.
 begin;
 \ir ../helpers.sql
-select plan(58);
+select plan(59);
 
 do $$
 begin
@@ -82,8 +82,8 @@ select results_eq(
 -- creating rows for another user
 select throws_ok(
   $$insert into public.conversations (user_id, tier) values (current_setting('tests.user_a')::uuid, 'template')$$,
-  '42501', 'new row violates row-level security policy for table "conversations"',
-  'B cannot create a conversation owned by A');
+  '42501', 'permission denied for table conversations',
+  'B cannot create a conversation owned by A: a user names no owner');
 select throws_ok(
   $$insert into public.conversation_turns (conversation_id, turn_number, role, content)
     values ('30000000-0000-0000-0000-0000000000a1', 3, 'user', 'planted by B')$$,
@@ -97,8 +97,8 @@ select throws_ok(
 
 -- parent_id: a link to another user's conversation is refused, and says nothing about it
 select throws_ok(
-  $$insert into public.conversations (user_id, tier, parent_id)
-    values (current_setting('tests.user_b')::uuid, 'scenario', '30000000-0000-0000-0000-0000000000a1')$$,
+  $$insert into public.conversations (tier, parent_id)
+    values ('scenario', '30000000-0000-0000-0000-0000000000a1')$$,
   '42501', 'parent_id "30000000-0000-0000-0000-0000000000a1" is not a conversation of the same user',
   'B cannot create a conversation derived from A''s');
 select throws_ok(
@@ -107,19 +107,19 @@ select throws_ok(
   '42501', 'parent_id "30000000-0000-0000-0000-0000000000a1" is not a conversation of the same user',
   'B cannot point an existing conversation of theirs at A''s');
 select throws_ok(
-  $$insert into public.conversations (user_id, tier, parent_id)
-    values (current_setting('tests.user_b')::uuid, 'scenario', '30000000-0000-0000-0000-0000000000ff')$$,
+  $$insert into public.conversations (tier, parent_id)
+    values ('scenario', '30000000-0000-0000-0000-0000000000ff')$$,
   '42501', 'parent_id "30000000-0000-0000-0000-0000000000ff" is not a conversation of the same user',
   'an id that names no conversation gets the same refusal, so B cannot tell A''s ids from unused ones');
 select throws_ok(
   $$insert into public.conversations (user_id, tier, parent_id)
     values (current_setting('tests.user_a')::uuid, 'scenario', '30000000-0000-0000-0000-0000000000a1')$$,
-  '42501', 'parent_id "30000000-0000-0000-0000-0000000000a1" is not a conversation of the same user',
-  'naming A as the owner does not turn the check into an oracle: A''s real conversation is refused like an unused id');
+  '42501', 'permission denied for table conversations',
+  'naming A as the owner does not turn the check into an oracle: A''s real conversation is refused for privilege, before any lookup');
 select throws_ok(
   $$insert into public.conversations (user_id, tier, parent_id)
     values (current_setting('tests.user_a')::uuid, 'scenario', '30000000-0000-0000-0000-0000000000fe')$$,
-  '42501', 'parent_id "30000000-0000-0000-0000-0000000000fe" is not a conversation of the same user',
+  '42501', 'permission denied for table conversations',
   'and an unused id with A named as the owner is refused the same way');
 select lives_ok(
   $$update public.conversations set parent_id = '30000000-0000-0000-0000-0000000000b1', parent_type = 'conversation'
@@ -151,26 +151,34 @@ select throws_ok(
   'B cannot update A''s export log');
 
 -- counters that would disagree with the turns
-select lives_ok(
+select throws_ok(
   $$update public.conversations set turn_count = 99, total_tokens = 9999
      where id = '30000000-0000-0000-0000-0000000000b1'$$,
-  'B''s direct update of their own counters raises no error');
+  '42501', 'permission denied for table conversations',
+  'B''s direct update of their own counters is refused');
 select results_eq(
   $$select turn_count, total_tokens from public.conversations where id = '30000000-0000-0000-0000-0000000000b1'$$,
   $$values (1, 3)$$,
-  'the counters B wrote are replaced by the real count of B''s one turn');
+  'B''s counters still hold the real count of B''s one turn');
+select throws_ok(
+  $$insert into public.conversations (id, tier, turn_count, total_tokens)
+    values ('30000000-0000-0000-0000-0000000000b3', 'edge_case', 50, 5000)$$,
+  '42501', 'permission denied for table conversations',
+  'B''s insert with forged counters is refused');
 select lives_ok(
-  $$insert into public.conversations (id, user_id, tier, turn_count, total_tokens)
-    values ('30000000-0000-0000-0000-0000000000b3', current_setting('tests.user_b')::uuid, 'edge_case', 50, 5000)$$,
-  'B''s insert with forged counters raises no error');
+  $$insert into public.conversations (id, tier)
+    values ('30000000-0000-0000-0000-0000000000b3', 'edge_case')$$,
+  'B''s insert of the same conversation without counters is accepted');
 select results_eq(
-  $$select turn_count, total_tokens from public.conversations where id = '30000000-0000-0000-0000-0000000000b3'$$,
-  $$values (0, 0)$$,
-  'a conversation inserted with forged counters starts at zero turns and tokens');
-select lives_ok(
+  $$select user_id, turn_count, total_tokens from public.conversations
+     where id = '30000000-0000-0000-0000-0000000000b3'$$,
+  $$values (current_setting('tests.user_b')::uuid, 0, 0)$$,
+  'it belongs to B and starts at zero turns and tokens');
+select throws_ok(
   $$update public.conversations set turn_count = turn_count + 1, total_tokens = total_tokens + 10,
                                     title = 'B''s, recounted'$$,
-  'B''s bulk update of every visible conversation''s counters raises no error');
+  '42501', 'permission denied for table conversations',
+  'B''s bulk update of every visible conversation''s counters is refused');
 select is_empty(
   $$select * from pg_temp.counters_out_of_step()$$,
   'none of B''s conversations has counters that disagree with its turns');
@@ -221,8 +229,8 @@ select throws_ok(
   '42501', 'permission denied for table export_logs',
   'A cannot extend their export''s retention or rewrite its count');
 select lives_ok(
-  $$insert into public.conversations (id, user_id, tier, parent_id, parent_type)
-    values ('30000000-0000-0000-0000-0000000000a3', current_setting('tests.user_a')::uuid, 'scenario',
+  $$insert into public.conversations (id, tier, parent_id, parent_type)
+    values ('30000000-0000-0000-0000-0000000000a3', 'scenario',
             '30000000-0000-0000-0000-0000000000a1', 'template')$$,
   'A may create a conversation derived from their own');
 select throws_ok(
@@ -330,7 +338,7 @@ select tests.authenticate_as(current_setting('tests.user_b')::uuid);
 
 select lives_ok(
   $$update public.conversations
-       set title = 'saved whole', parent_id = '30000000-0000-0000-0000-0000000000a1', user_id = user_id
+       set title = 'saved whole', parent_id = '30000000-0000-0000-0000-0000000000a1'
      where id = '30000000-0000-0000-0000-0000000000b3'$$,
   'B can save a row whose link predates the rule, sending parent_id back unchanged');
 select throws_ok(

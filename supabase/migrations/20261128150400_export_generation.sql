@@ -1,7 +1,13 @@
--- One lock order for an export, followed by every path that touches an export's rows, so that
+-- Generation of export files inside Postgres: the stored chunks, claiming with leases, one
+-- bounded batch per transaction with a checkpoint, finishing, failure after the maximum
+-- attempts, the drivers' entry points, and the cron jobs that drive generation and purge old
+-- history (expiry, which also frees the stored chunks, is with the export log).
+-- Building files here keeps the bytes in the database (no edge-function CPU or memory limits)
+-- and makes every batch atomic: a crash leaves the whole batch or none of it.
+--
+-- One lock order for an export is followed by every path that touches an export's rows, so that
 -- actions that overlap (a DELETE while the worker builds the file, a retry racing a DELETE,
--- expiry during a download) wait for each other instead of deadlocking; and a json summary that
--- describes the conversations in the file as they were written.
+-- expiry during a download) wait for each other instead of deadlocking.
 --
 -- THE LOCK ORDER (docs/operations.md says the same):
 --   1. the user's advisory lock 'exports:create:<user_id>' (request, retry), or
@@ -17,124 +23,71 @@
 -- waits for a second export while it holds one: claims, expiry and the history purge take the
 -- rows they would hold with SKIP LOCKED. A DELETE therefore waits for a running batch to commit
 -- (at most one batch) and the worker's next step finds the row gone ('lost'); a batch that
--- comes after a DELETE finds no row. Before this migration the worker locked the job and then
--- needed the export row (a chunk insert's foreign key) while DELETE held the export row and
--- needed the job (its cascade): a deadlock in every overlap.
+-- comes after a DELETE finds no row. (Locking the job first deadlocks: the worker would hold
+-- the job and need the export row, for a chunk insert's foreign key, while a DELETE holds the
+-- export row and needs the job, for its cascade.) The expiry, public.mark_expired_exports(),
+-- is defined with the export log in 20261128150000_export_logs.sql and follows it too.
 
--- The json summary, accumulated batch by batch from the same snapshot as the batch's text, so
--- it counts exactly the conversations written and as they were written (a member changed or
--- deleted while the export runs counts as it was written, or not at all). null: no batch yet.
-alter table exports_internal.export_jobs add column summary jsonb;
+-- The file, in chunks: chunk 0 is the header (written last, when the exact count is known),
+-- 1..n the batches, and the footer the largest number. STORAGE EXTERNAL keeps the bytes
+-- uncompressed, so a download reads any slice with substring() without decompressing a chunk.
+create table exports_internal.export_chunks (
+  export_log_id uuid not null references public.export_logs (id) on delete cascade,
+  chunk_number integer not null check (chunk_number >= 0),
+  data bytea not null,
+  data_md5 text not null,
+  -- where the chunk starts in the file; set when the export completes
+  byte_offset bigint,
+  primary key (export_log_id, chunk_number)
+);
+alter table exports_internal.export_chunks alter column data set storage external;
+alter table exports_internal.export_chunks enable row level security;
+revoke all on exports_internal.export_chunks from public, anon, authenticated;
 
--- A download slot names its user (the limit counts by user) but no longer references auth.users:
--- its export does, and a deleted user's exports take their slots with them. The reference made
--- taking a slot lock the user's row after the export's, the reverse of a user's deletion
--- (user row, then each export): a slot taken while the user was deleted could deadlock.
-alter table exports_internal.active_downloads drop constraint active_downloads_user_id_fkey;
-
+-- Downloads in flight, each with a short lease renewed per chunk: the per-user concurrency
+-- limit holds across function instances, and a vanished client's slot frees itself.
+create table exports_internal.active_downloads (
+  id uuid primary key default gen_random_uuid(),
+  -- The slot names its user (the limit counts by user) but does not reference auth.users: its
+  -- export does, and a deleted user's exports take their slots with them. A reference would make
+  -- taking a slot lock the user's row after the export's, the reverse of a user's deletion (user
+  -- row, then each export), so a slot taken while the user was deleted could deadlock.
+  user_id uuid not null,
+  export_log_id uuid not null references public.export_logs (id) on delete cascade,
+  lease_expires_at timestamptz not null
+);
+create index active_downloads_user on exports_internal.active_downloads (user_id, lease_expires_at);
 -- Expiry skips exports with a download in flight, and a cascading DELETE finds the slots: both
 -- look download slots up by export.
 create index active_downloads_export on exports_internal.active_downloads (export_log_id);
+alter table exports_internal.active_downloads enable row level security;
+revoke all on exports_internal.active_downloads from public, anon, authenticated;
 
--- The summary parts of members p_first_position..p_last_position whose conversations exist:
--- turn and token totals (the conversations' own turn_count/total_tokens, as their metadata
--- shows them), the quality sum and count behind the average, and the tier and status counts.
--- Stable, so called in the same statement as render_batch it reads the same snapshot.
-create function exports_internal.batch_summary(
-  p_export_log_id uuid,
-  p_first_position integer,
-  p_last_position integer
-) returns jsonb
-language sql
-stable
+-- Claiming takes the oldest queued export; this keeps that an index scan however long the table.
+create index idx_export_logs_queued on public.export_logs ("timestamp", id) where status = 'queued';
+
+-- The sentence a user reads when generation gave up; internals stay in export_jobs.last_error.
+create function exports_internal.failure_message(p_attempts integer) returns text
+language sql immutable
 set search_path = ''
 as $$
-  with members as materialized (
-    select c.tier, c.status, c.turn_count, c.total_tokens, c.quality_score
-      from exports_internal.export_members m
-      join public.conversations c on c.id = m.conversation_id
-     where m.export_log_id = p_export_log_id
-       and m.position between p_first_position and p_last_position
-  )
-  select jsonb_build_object(
-           'total_turns', coalesce(sum(turn_count), 0),
-           'total_tokens', coalesce(sum(total_tokens), 0),
-           'quality_sum', coalesce(sum(quality_score), 0),
-           'quality_count', count(quality_score),
-           'tiers', coalesce((select jsonb_object_agg(tier, n)
-                                from (select tier, count(*) as n from members group by tier) d),
-                             '{}'::jsonb),
-           'statuses', coalesce((select jsonb_object_agg(status, n)
-                                   from (select status, count(*) as n from members group by status) d),
-                                '{}'::jsonb))
-    from members
+  select format('The export could not be generated after %s attempts. Retry it; if it fails again, contact support.', p_attempts)
 $$;
 
--- Two summaries added up (null is the empty summary), key by key for the distributions.
-create function exports_internal.add_summaries(p_a jsonb, p_b jsonb) returns jsonb
-language sql
-immutable
-set search_path = ''
-as $$
-  select case
-    when p_a is null then p_b
-    when p_b is null then p_a
-    else jsonb_build_object(
-      'total_turns', (p_a ->> 'total_turns')::bigint + (p_b ->> 'total_turns')::bigint,
-      'total_tokens', (p_a ->> 'total_tokens')::bigint + (p_b ->> 'total_tokens')::bigint,
-      'quality_sum', (p_a ->> 'quality_sum')::numeric + (p_b ->> 'quality_sum')::numeric,
-      'quality_count', (p_a ->> 'quality_count')::bigint + (p_b ->> 'quality_count')::bigint,
-      'tiers', (select coalesce(jsonb_object_agg(key, n), '{}'::jsonb)
-                  from (select key, sum(value::bigint) as n
-                          from (select * from jsonb_each_text(p_a -> 'tiers')
-                                union all
-                                select * from jsonb_each_text(p_b -> 'tiers')) e
-                         group by key) s),
-      'statuses', (select coalesce(jsonb_object_agg(key, n), '{}'::jsonb)
-                     from (select key, sum(value::bigint) as n
-                             from (select * from jsonb_each_text(p_a -> 'statuses')
-                                   union all
-                                   select * from jsonb_each_text(p_b -> 'statuses')) e
-                            group by key) s))
-  end
-$$;
-
--- The footer now renders the accumulated summary instead of recomputing it from the live rows
--- at the end (which disagreed with the file when members changed during the run).
-drop function exports_internal.render_footer(uuid);
-
--- What comes after the last batch: for json the end of the "conversations" array, the summary
--- (with includeMetadata) and the closing brace; nothing for the other formats. Distributions list
--- the values present, in alphabetical order.
-create function exports_internal.render_footer(p_export_log_id uuid, p_summary jsonb)
-returns text
+-- Fails an export for good: no partial file is kept.
+create function exports_internal.fail_export(p_export_log_id uuid, p_attempts integer)
+returns void
 language plpgsql
-stable
 set search_path = ''
 as $$
-declare
-  o exports_internal.render_options := exports_internal.load_render_options(p_export_log_id);
-  s jsonb := coalesce(p_summary, exports_internal.batch_summary(p_export_log_id, 1, 0));
-  summary text;
 begin
-  if o.format <> 'json' then
-    return '';
-  end if;
-  if o.include_metadata then
-    summary := '{"total_turns":' || (s ->> 'total_turns')
-      || ',"total_tokens":' || (s ->> 'total_tokens')
-      || ',"average_quality_score":'
-      || case when (s ->> 'quality_count')::bigint = 0 then 'null'
-              else round((s ->> 'quality_sum')::numeric / (s ->> 'quality_count')::bigint, 2)::text end
-      || ',"tier_distribution":{'
-      || coalesce((select string_agg(to_json(key)::text || ':' || value, ',' order by key)
-                     from jsonb_each_text(s -> 'tiers')), '')
-      || '},"status_distribution":{'
-      || coalesce((select string_agg(to_json(key)::text || ':' || value, ',' order by key)
-                     from jsonb_each_text(s -> 'statuses')), '')
-      || '}}';
-  end if;
-  return ']' || coalesce(',"summary":' || summary, '') || '}';
+  delete from exports_internal.export_chunks where export_log_id = p_export_log_id;
+  update exports_internal.export_jobs
+     set lease_token = null, lease_expires_at = null, worker = null
+   where export_log_id = p_export_log_id;
+  update public.export_logs
+     set status = 'failed', error_message = exports_internal.failure_message(p_attempts)
+   where id = p_export_log_id and status = 'processing';
 end
 $$;
 
@@ -142,7 +95,7 @@ $$;
 -- checkpoint), else the oldest queued one. The export row is locked first and with SKIP LOCKED
 -- (a row a DELETE, a batch or a retry holds is passed over, never waited for), then its job.
 -- An export that has used up its attempts is failed instead. With p_only, only that export.
-create or replace function exports_internal.claim_next_export(p_worker text, p_only uuid default null)
+create function exports_internal.claim_next_export(p_worker text, p_only uuid default null)
 returns table (export_log_id uuid, lease_token uuid)
 language plpgsql
 set search_path = ''
@@ -206,7 +159,7 @@ $$;
 
 -- Writes the header and footer, fixes each chunk's byte offset, and completes the export. Called
 -- by generate_next_batch, which holds the export row and the job.
-create or replace function exports_internal.finish_export(p_export_log_id uuid) returns void
+create function exports_internal.finish_export(p_export_log_id uuid) returns void
 language plpgsql
 set search_path = ''
 as $$
@@ -261,7 +214,7 @@ $$;
 -- paused) or 'released'/'failed' after an error (retried by a later claim, or given up).
 -- Locks the export row, then the job (the lock order): a DELETE that came first is waited for,
 -- and then the row is gone ('lost').
-create or replace function exports_internal.generate_next_batch(p_export_log_id uuid, p_lease_token uuid)
+create function exports_internal.generate_next_batch(p_export_log_id uuid, p_lease_token uuid)
 returns text
 language plpgsql
 set search_path = ''
@@ -337,7 +290,7 @@ $$;
 -- Hands a claimed export back (its driver's time budget is spent) so the next claim resumes it
 -- at once from its checkpoint. A voluntary release is not a failed attempt. The export row
 -- first, then the job.
-create or replace function exports_internal.release_export(p_export_log_id uuid, p_lease_token uuid)
+create function exports_internal.release_export(p_export_log_id uuid, p_lease_token uuid)
 returns boolean
 language plpgsql
 set search_path = ''
@@ -359,54 +312,40 @@ begin
 end
 $$;
 
--- Expiry (pg_cron). Due exports are taken with SKIP LOCKED, so expiry never waits for (nor
--- deadlocks with) a DELETE, a batch or a download slot being taken; what it skips, the next run
--- takes. An export with a download in flight (a live slot) is left until that download ends,
--- so a download that started before the expiry finishes whole; new downloads already get 410
--- (the database decides by expires_at). The bytes go in the same transaction as the status.
-create or replace function public.mark_expired_exports() returns integer
+-- The pg_cron driver. A cron command runs as one transaction, so this is a procedure that
+-- commits after every batch: checkpoints and lease renewals are durable as it goes. It has no
+-- SET clause (a procedure with one cannot COMMIT); every name in it is schema-qualified, and
+-- the functions it calls set their own search_path.
+create procedure exports_internal.process_exports(p_time_budget interval default interval '50 seconds')
 language plpgsql
-security definer
-set search_path = ''
-set jit = off
 as $$
 declare
-  expired_count integer := 0;
-  batch_count integer;
+  deadline timestamptz := clock_timestamp() + p_time_budget;
+  claimed record;
+  outcome text;
 begin
-  loop
-    with due as (
-      select l.id from public.export_logs l
-       where l.status = 'completed' and l.expires_at <= now()
-         and not exists (select from exports_internal.active_downloads d
-                          where d.export_log_id = l.id and d.lease_expires_at > now())
-       order by l.expires_at
-       limit 10000
-       for no key update of l skip locked
-    ), expired as (
-      update public.export_logs l
-         set status = 'expired', file_url = null
-        from due
-       where l.id = due.id
-      returning l.id
-    ), freed as (
-      delete from exports_internal.export_chunks c
-       using expired e
-       where c.export_log_id = e.id
-    )
-    select count(*) into batch_count from expired;
-    expired_count := expired_count + batch_count;
-    exit when batch_count < 10000;
+  while clock_timestamp() < deadline loop
+    select * into claimed from exports_internal.claim_next_export('pg_cron');
+    commit;
+    exit when claimed.export_log_id is null;
+    loop
+      outcome := exports_internal.generate_next_batch(claimed.export_log_id, claimed.lease_token);
+      commit;
+      exit when outcome <> 'continue';
+      if clock_timestamp() >= deadline then
+        perform exports_internal.release_export(claimed.export_log_id, claimed.lease_token);
+        commit;
+        exit;
+      end if;
+    end loop;
   end loop;
-  return expired_count;
 end
 $$;
-revoke execute on function public.mark_expired_exports() from public, anon, authenticated;
-grant execute on function public.mark_expired_exports() to service_role;
 
--- Old history, as before, with the export rows taken by SKIP LOCKED (a row in use is purged by a
--- later run, never waited for while this holds others).
-create or replace function exports_internal.purge_export_history() returns integer
+-- Old history: expired and failed exports past the history retention, and the 24-hour records
+-- behind idempotency and the daily limit. Export rows are taken with SKIP LOCKED: a row in use
+-- is purged by a later run, never waited for while this holds others.
+create function exports_internal.purge_export_history() returns integer
 language plpgsql
 security definer
 set search_path = ''
@@ -427,14 +366,8 @@ begin
 end
 $$;
 
-revoke execute on function
-  exports_internal.batch_summary(uuid, integer, integer),
-  exports_internal.add_summaries(jsonb, jsonb),
-  exports_internal.render_footer(uuid, jsonb)
-  from public, anon, authenticated;
-grant execute on function
-  exports_internal.batch_summary(uuid, integer, integer),
-  exports_internal.add_summaries(jsonb, jsonb),
-  exports_internal.render_footer(uuid, jsonb)
-  to service_role;
 revoke execute on all functions in schema exports_internal from public, anon, authenticated;
+revoke execute on procedure exports_internal.process_exports(interval) from public, anon, authenticated;
+
+select cron.schedule('process-exports', '* * * * *', 'call exports_internal.process_exports()');
+select cron.schedule('purge-export-history', '41 3 * * *', 'select exports_internal.purge_export_history()');
