@@ -121,6 +121,24 @@ $$;
 
 ALTER FUNCTION exports_internal.batch_summary(p_export_log_id uuid, p_first_position integer, p_last_position integer) OWNER TO postgres;
 
+CREATE FUNCTION exports_internal.begin_upload(p_export_log_id uuid, p_lease_token uuid, p_object_key text, p_upload_id text, p_part_bytes integer) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if exports_internal.lock_upload(p_export_log_id, p_lease_token) is null then
+    return false;
+  end if;
+  update exports_internal.export_jobs
+     set object_key = p_object_key, upload_id = p_upload_id, upload_part_bytes = p_part_bytes,
+         upload_parts = '[]'
+   where export_log_id = p_export_log_id;
+  return true;
+end
+$$;
+
+ALTER FUNCTION exports_internal.begin_upload(p_export_log_id uuid, p_lease_token uuid, p_object_key text, p_upload_id text, p_part_bytes integer) OWNER TO postgres;
+
 CREATE FUNCTION exports_internal.blockquote(p_value text) RETURNS text
     LANGUAGE sql IMMUTABLE
     AS $$
@@ -163,7 +181,7 @@ $$;
 
 ALTER FUNCTION exports_internal.check_conversation_parent_owner() OWNER TO postgres;
 
-CREATE FUNCTION exports_internal.claim_next_export(p_worker text, p_only uuid DEFAULT NULL::uuid) RETURNS TABLE(export_log_id uuid, lease_token uuid)
+CREATE FUNCTION exports_internal.claim_next_export(p_worker text, p_only uuid DEFAULT NULL::uuid, p_can_upload boolean DEFAULT false) RETURNS TABLE(export_log_id uuid, lease_token uuid)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -184,6 +202,7 @@ begin
       join public.export_logs l on l.id = j.export_log_id
      where j.lease_expires_at < now() and l.status = 'processing'
        and (p_only is null or j.export_log_id = p_only)
+       and (p_can_upload or j.sealed_size is null)
      order by j.lease_expires_at
      limit 1
      for no key update of l skip locked;
@@ -193,6 +212,8 @@ begin
         from public.export_logs l
        where l.status = 'queued'
          and (p_only is null or l.id = p_only)
+         and (p_can_upload or not exists (select from exports_internal.export_jobs j
+                                           where j.export_log_id = l.id and j.sealed_size is not null))
        order by l."timestamp", l.id
        limit 1
        for no key update of l skip locked;
@@ -224,7 +245,67 @@ begin
 end
 $$;
 
-ALTER FUNCTION exports_internal.claim_next_export(p_worker text, p_only uuid) OWNER TO postgres;
+ALTER FUNCTION exports_internal.claim_next_export(p_worker text, p_only uuid, p_can_upload boolean) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.claim_object_deletions(p_limit integer) RETURNS TABLE(id bigint, object_key text, upload_id text)
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  update exports_internal.object_deletions d
+     set next_attempt_at = now() + interval '2 minutes'
+   where d.id in (select o.id from exports_internal.object_deletions o
+                   where o.next_attempt_at <= now()
+                   order by o.next_attempt_at
+                   limit p_limit
+                   for update skip locked)
+  returning d.id, d.object_key, d.upload_id
+$$;
+
+ALTER FUNCTION exports_internal.claim_object_deletions(p_limit integer) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.complete_export(p_export_log_id uuid, p_file_size bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  settings exports_internal.settings;
+begin
+  select * into settings from exports_internal.settings;
+  update exports_internal.export_jobs
+     set lease_token = null, lease_expires_at = null, worker = null
+   where export_log_id = p_export_log_id;
+  update public.export_logs l
+     set status = 'completed',
+         file_size = p_file_size,
+         expires_at = now() + settings.retention,
+         file_url = rtrim(settings.public_base_url, '/') || '/functions/v1/exports/' || l.export_id || '/download',
+         error_message = null
+   where l.id = p_export_log_id;
+end
+$$;
+
+ALTER FUNCTION exports_internal.complete_export(p_export_log_id uuid, p_file_size bigint) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.complete_upload(p_export_log_id uuid, p_lease_token uuid, p_etag text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  job exports_internal.export_jobs := exports_internal.lock_upload(p_export_log_id, p_lease_token);
+begin
+  if job is null then
+    return false;
+  end if;
+  update exports_internal.export_jobs
+     set object_etag = p_etag, upload_id = null, upload_parts = '[]'
+   where export_log_id = p_export_log_id;
+  delete from exports_internal.export_chunks where export_log_id = p_export_log_id;
+  perform exports_internal.complete_export(p_export_log_id, job.sealed_size);
+  return true;
+end
+$$;
+
+ALTER FUNCTION exports_internal.complete_upload(p_export_log_id uuid, p_lease_token uuid, p_etag text) OWNER TO postgres;
 
 CREATE FUNCTION exports_internal.csv_field(p_value text, p_formula_escape boolean) RETURNS text
     LANGUAGE sql IMMUTABLE
@@ -287,8 +368,11 @@ CREATE FUNCTION exports_internal.fail_export(p_export_log_id uuid, p_attempts in
     AS $$
 begin
   delete from exports_internal.export_chunks where export_log_id = p_export_log_id;
+  -- An upload that had begun is given up too: clearing object_key queues its abort (outbox).
   update exports_internal.export_jobs
-     set lease_token = null, lease_expires_at = null, worker = null
+     set lease_token = null, lease_expires_at = null, worker = null,
+         sealed_size = null, object_key = null, upload_id = null, upload_part_bytes = null,
+         upload_parts = '[]'
    where export_log_id = p_export_log_id;
   update public.export_logs
      set status = 'failed', error_message = exports_internal.failure_message(p_attempts)
@@ -307,57 +391,6 @@ $$;
 
 ALTER FUNCTION exports_internal.failure_message(p_attempts integer) OWNER TO postgres;
 
-CREATE FUNCTION exports_internal.finish_export(p_export_log_id uuid) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path TO ''
-    AS $$
-declare
-  job exports_internal.export_jobs;
-  settings exports_internal.settings;
-  header bytea;
-  footer bytea;
-  total_size bigint;
-  file_hash text;
-begin
-  select * into job from exports_internal.export_jobs where export_log_id = p_export_log_id;
-  select * into settings from exports_internal.settings;
-  header := convert_to(exports_internal.render_header(p_export_log_id, job.rendered, now()), 'UTF8');
-  footer := convert_to(exports_internal.render_footer(p_export_log_id, job.summary), 'UTF8');
-  insert into exports_internal.export_chunks (export_log_id, chunk_number, data, data_md5)
-  values (p_export_log_id, 0, header, md5(header)),
-         (p_export_log_id, 2147483647, footer, md5(footer))
-  on conflict (export_log_id, chunk_number) do update
-     set data = excluded.data, data_md5 = excluded.data_md5;
-  with offsets as (
-    select chunk_number,
-           sum(octet_length(data)) over (order by chunk_number) - octet_length(data) as byte_offset
-      from exports_internal.export_chunks
-     where export_log_id = p_export_log_id
-  )
-  update exports_internal.export_chunks c
-     set byte_offset = o.byte_offset
-    from offsets o
-   where c.export_log_id = p_export_log_id and c.chunk_number = o.chunk_number;
-  select coalesce(sum(octet_length(data)), 0),
-         encode(sha256(convert_to(string_agg(data_md5, '' order by chunk_number), 'UTF8')), 'hex')
-    into total_size, file_hash
-    from exports_internal.export_chunks
-   where export_log_id = p_export_log_id;
-  update exports_internal.export_jobs
-     set content_hash = file_hash, lease_token = null, lease_expires_at = null, worker = null
-   where export_log_id = p_export_log_id;
-  update public.export_logs l
-     set status = 'completed',
-         file_size = total_size,
-         expires_at = now() + settings.retention,
-         file_url = rtrim(settings.public_base_url, '/') || '/functions/v1/exports/' || l.export_id || '/download',
-         error_message = null
-   where l.id = p_export_log_id;
-end
-$$;
-
-ALTER FUNCTION exports_internal.finish_export(p_export_log_id uuid) OWNER TO postgres;
-
 CREATE FUNCTION exports_internal.generate_next_batch(p_export_log_id uuid, p_lease_token uuid) RETURNS text
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -369,6 +402,7 @@ declare
   o exports_internal.render_options;
   batch record;
   last_position integer;
+  sealed bigint;
 begin
   select l.conversation_count into total
     from public.export_logs l
@@ -388,7 +422,15 @@ begin
 
   begin
     if job.processed >= total then
-      perform exports_internal.finish_export(p_export_log_id);
+      if job.file_store = 's3' then
+        if job.sealed_size is null then
+          -- seal_file() updates the job itself, so its answer is stored by a second statement.
+          sealed := exports_internal.seal_file(p_export_log_id);
+          update exports_internal.export_jobs set sealed_size = sealed where export_log_id = p_export_log_id;
+        end if;
+        return 'upload';
+      end if;
+      perform exports_internal.complete_export(p_export_log_id, exports_internal.seal_file(p_export_log_id));
       return 'completed';
     end if;
     last_position := least(job.processed + settings.batch_size, total);
@@ -522,6 +564,66 @@ $$;
 
 ALTER FUNCTION exports_internal.load_render_options(p_export_log_id uuid) OWNER TO postgres;
 
+CREATE TABLE exports_internal.export_jobs (
+    export_log_id uuid NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    lease_token uuid,
+    lease_expires_at timestamp with time zone,
+    worker text,
+    processed integer DEFAULT 0 NOT NULL,
+    rendered integer DEFAULT 0 NOT NULL,
+    skipped integer DEFAULT 0 NOT NULL,
+    chunks_written integer DEFAULT 0 NOT NULL,
+    content_hash text,
+    last_error text,
+    summary jsonb,
+    file_store text DEFAULT 'postgres'::text NOT NULL,
+    sealed_size bigint,
+    object_key text,
+    upload_id text,
+    upload_part_bytes integer,
+    upload_parts jsonb DEFAULT '[]'::jsonb NOT NULL,
+    object_etag text,
+    CONSTRAINT export_jobs_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT export_jobs_chunks_written_check CHECK ((chunks_written >= 0)),
+    CONSTRAINT export_jobs_file_store_check CHECK ((file_store = ANY (ARRAY['postgres'::text, 's3'::text]))),
+    CONSTRAINT export_jobs_processed_check CHECK ((processed >= 0)),
+    CONSTRAINT export_jobs_rendered_check CHECK ((rendered >= 0)),
+    CONSTRAINT export_jobs_sealed_size_check CHECK ((sealed_size >= 0)),
+    CONSTRAINT export_jobs_skipped_check CHECK ((skipped >= 0)),
+    CONSTRAINT export_jobs_upload_part_bytes_check CHECK ((upload_part_bytes > 0))
+);
+
+ALTER TABLE exports_internal.export_jobs OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.lock_upload(p_export_log_id uuid, p_lease_token uuid) RETURNS exports_internal.export_jobs
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  job exports_internal.export_jobs;
+begin
+  perform from public.export_logs l
+   where l.id = p_export_log_id and l.status = 'processing'
+   for no key update;
+  if not found then
+    return null;
+  end if;
+  select * into job from exports_internal.export_jobs j
+   where j.export_log_id = p_export_log_id for update;
+  if not found or job.lease_token is distinct from p_lease_token
+     or job.file_store <> 's3' or job.sealed_size is null then
+    return null;
+  end if;
+  update exports_internal.export_jobs j
+     set lease_expires_at = now() + (select lease_duration from exports_internal.settings)
+   where j.export_log_id = p_export_log_id;
+  return job;
+end
+$$;
+
+ALTER FUNCTION exports_internal.lock_upload(p_export_log_id uuid, p_lease_token uuid) OWNER TO postgres;
+
 CREATE FUNCTION exports_internal.metadata_json(p_conversation public.conversations, p_options exports_internal.render_options) RETURNS text
     LANGUAGE sql STABLE
     AS $$
@@ -586,6 +688,28 @@ $$;
 
 ALTER FUNCTION exports_internal.metadata_markdown(p_conversation public.conversations, p_options exports_internal.render_options) OWNER TO postgres;
 
+CREATE FUNCTION exports_internal.object_deleted(p_id bigint) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  delete from exports_internal.object_deletions where id = p_id
+$$;
+
+ALTER FUNCTION exports_internal.object_deleted(p_id bigint) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.object_deletion_failed(p_id bigint, p_error text) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  update exports_internal.object_deletions
+     set attempts = attempts + 1,
+         last_error = left(p_error, 2000),
+         next_attempt_at = now() + least(interval '1 second' * power(2, attempts), interval '10 minutes')
+   where id = p_id
+$$;
+
+ALTER FUNCTION exports_internal.object_deletion_failed(p_id bigint, p_error text) OWNER TO postgres;
+
 CREATE PROCEDURE exports_internal.process_exports(IN p_time_budget interval DEFAULT '00:00:50'::interval)
     LANGUAGE plpgsql
     AS $$
@@ -601,6 +725,11 @@ begin
     loop
       outcome := exports_internal.generate_next_batch(claimed.export_log_id, claimed.lease_token);
       commit;
+      -- A sealed file waits for a driver that can upload it: hand it back at once.
+      if outcome = 'upload' then
+        perform exports_internal.release_export(claimed.export_log_id, claimed.lease_token);
+        commit;
+      end if;
       exit when outcome <> 'continue';
       if clock_timestamp() >= deadline then
         perform exports_internal.release_export(claimed.export_log_id, claimed.lease_token);
@@ -650,6 +779,44 @@ end
 $$;
 
 ALTER FUNCTION exports_internal.purge_export_history() OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.queue_object_deletion() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if old.object_key is not null
+     and (tg_op = 'DELETE' or new.object_key is distinct from old.object_key) then
+    insert into exports_internal.object_deletions (object_key, upload_id)
+    values (old.object_key, case when old.object_etag is null then old.upload_id end);
+  end if;
+  return null;
+end
+$$;
+
+ALTER FUNCTION exports_internal.queue_object_deletion() OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.record_upload_part(p_export_log_id uuid, p_lease_token uuid, p_part_number integer, p_etag text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  job exports_internal.export_jobs := exports_internal.lock_upload(p_export_log_id, p_lease_token);
+begin
+  if job is null then
+    return false;
+  end if;
+  if p_part_number <> jsonb_array_length(job.upload_parts) + 1 then
+    raise exception 'part % recorded out of order (% recorded)', p_part_number, jsonb_array_length(job.upload_parts);
+  end if;
+  update exports_internal.export_jobs
+     set upload_parts = upload_parts || jsonb_build_array(jsonb_build_object('partNumber', p_part_number, 'etag', p_etag))
+   where export_log_id = p_export_log_id;
+  return true;
+end
+$$;
+
+ALTER FUNCTION exports_internal.record_upload_part(p_export_log_id uuid, p_lease_token uuid, p_part_number integer, p_etag text) OWNER TO postgres;
 
 CREATE FUNCTION exports_internal.recount_conversation_turns() RETURNS trigger
     LANGUAGE plpgsql
@@ -1017,6 +1184,47 @@ $$;
 
 ALTER FUNCTION exports_internal.render_header(p_export_log_id uuid, p_conversation_count integer, p_exported_at timestamp with time zone) OWNER TO postgres;
 
+CREATE FUNCTION exports_internal.seal_file(p_export_log_id uuid) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  job exports_internal.export_jobs;
+  header bytea;
+  footer bytea;
+  total_size bigint;
+  file_hash text;
+begin
+  select * into job from exports_internal.export_jobs where export_log_id = p_export_log_id;
+  header := convert_to(exports_internal.render_header(p_export_log_id, job.rendered, now()), 'UTF8');
+  footer := convert_to(exports_internal.render_footer(p_export_log_id, job.summary), 'UTF8');
+  insert into exports_internal.export_chunks (export_log_id, chunk_number, data, data_md5)
+  values (p_export_log_id, 0, header, md5(header)),
+         (p_export_log_id, 2147483647, footer, md5(footer))
+  on conflict (export_log_id, chunk_number) do update
+     set data = excluded.data, data_md5 = excluded.data_md5;
+  with offsets as (
+    select chunk_number,
+           sum(octet_length(data)) over (order by chunk_number) - octet_length(data) as byte_offset
+      from exports_internal.export_chunks
+     where export_log_id = p_export_log_id
+  )
+  update exports_internal.export_chunks c
+     set byte_offset = o.byte_offset
+    from offsets o
+   where c.export_log_id = p_export_log_id and c.chunk_number = o.chunk_number;
+  select coalesce(sum(octet_length(data)), 0),
+         encode(sha256(convert_to(string_agg(data_md5, '' order by chunk_number), 'UTF8')), 'hex')
+    into total_size, file_hash
+    from exports_internal.export_chunks
+   where export_log_id = p_export_log_id;
+  update exports_internal.export_jobs set content_hash = file_hash where export_log_id = p_export_log_id;
+  return total_size;
+end
+$$;
+
+ALTER FUNCTION exports_internal.seal_file(p_export_log_id uuid) OWNER TO postgres;
+
 CREATE FUNCTION exports_internal.set_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -1070,6 +1278,56 @@ $$;
 
 ALTER FUNCTION exports_internal.touch_conversations_of_turns() OWNER TO postgres;
 
+CREATE FUNCTION exports_internal.upload_failed(p_export_log_id uuid, p_lease_token uuid, p_error text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  job exports_internal.export_jobs := exports_internal.lock_upload(p_export_log_id, p_lease_token);
+begin
+  if job is null then
+    return 'lost';
+  end if;
+  if job.attempts >= (select max_attempts from exports_internal.settings) then
+    update exports_internal.export_jobs
+       set last_error = left('upload: ' || p_error, 2000)
+     where export_log_id = p_export_log_id;
+    perform exports_internal.fail_export(p_export_log_id, job.attempts);
+    return 'failed';
+  end if;
+  update exports_internal.export_jobs
+     set last_error = left('upload: ' || p_error, 2000),
+         lease_token = null, worker = null,
+         lease_expires_at = now() + least(interval '1 second' * power(2, job.attempts),
+                                          (select lease_duration from exports_internal.settings))
+   where export_log_id = p_export_log_id;
+  return 'retry';
+end
+$$;
+
+ALTER FUNCTION exports_internal.upload_failed(p_export_log_id uuid, p_lease_token uuid, p_error text) OWNER TO postgres;
+
+CREATE FUNCTION exports_internal.upload_state(p_export_log_id uuid, p_lease_token uuid) RETURNS TABLE(state text, export_id uuid, user_id uuid, format text, file_size bigint, object_key text, upload_id text, part_bytes integer, parts jsonb)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  job exports_internal.export_jobs := exports_internal.lock_upload(p_export_log_id, p_lease_token);
+begin
+  if job is null then
+    return query select 'lost'::text, null::uuid, null::uuid, null::text, null::bigint,
+                        null::text, null::text, null::integer, null::jsonb;
+    return;
+  end if;
+  return query
+    select 'upload'::text, l.export_id, l.user_id, l.format, job.sealed_size,
+           job.object_key, job.upload_id, job.upload_part_bytes, job.upload_parts
+      from public.export_logs l where l.id = p_export_log_id;
+end
+$$;
+
+ALTER FUNCTION exports_internal.upload_state(p_export_log_id uuid, p_lease_token uuid) OWNER TO postgres;
+
 CREATE FUNCTION public.mark_expired_exports() RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -1098,6 +1356,13 @@ begin
       delete from exports_internal.export_chunks c
        using expired e
        where c.export_log_id = e.id
+    ), forgotten as (
+      -- A file in the object store: clearing its key queues the object's deletion (the outbox
+      -- of 20261128150600_object_store.sql).
+      update exports_internal.export_jobs j
+         set object_key = null, object_etag = null
+        from expired e
+       where j.export_log_id = e.id and j.object_key is not null
     )
     select count(*) into batch_count from expired;
     expired_count := expired_count + batch_count;
@@ -1130,28 +1395,6 @@ ALTER TABLE ONLY exports_internal.export_chunks ALTER COLUMN data SET STORAGE EX
 
 ALTER TABLE exports_internal.export_chunks OWNER TO postgres;
 
-CREATE TABLE exports_internal.export_jobs (
-    export_log_id uuid NOT NULL,
-    attempts integer DEFAULT 0 NOT NULL,
-    lease_token uuid,
-    lease_expires_at timestamp with time zone,
-    worker text,
-    processed integer DEFAULT 0 NOT NULL,
-    rendered integer DEFAULT 0 NOT NULL,
-    skipped integer DEFAULT 0 NOT NULL,
-    chunks_written integer DEFAULT 0 NOT NULL,
-    content_hash text,
-    last_error text,
-    summary jsonb,
-    CONSTRAINT export_jobs_attempts_check CHECK ((attempts >= 0)),
-    CONSTRAINT export_jobs_chunks_written_check CHECK ((chunks_written >= 0)),
-    CONSTRAINT export_jobs_processed_check CHECK ((processed >= 0)),
-    CONSTRAINT export_jobs_rendered_check CHECK ((rendered >= 0)),
-    CONSTRAINT export_jobs_skipped_check CHECK ((skipped >= 0))
-);
-
-ALTER TABLE exports_internal.export_jobs OWNER TO postgres;
-
 CREATE TABLE exports_internal.export_members (
     export_log_id uuid NOT NULL,
     "position" integer NOT NULL,
@@ -1178,6 +1421,27 @@ CREATE TABLE exports_internal.idempotency_keys (
 );
 
 ALTER TABLE exports_internal.idempotency_keys OWNER TO postgres;
+
+CREATE TABLE exports_internal.object_deletions (
+    id bigint NOT NULL,
+    object_key text NOT NULL,
+    upload_id text,
+    queued_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text
+);
+
+ALTER TABLE exports_internal.object_deletions OWNER TO postgres;
+
+ALTER TABLE exports_internal.object_deletions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME exports_internal.object_deletions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 CREATE TABLE exports_internal.settings (
     singleton boolean DEFAULT true NOT NULL,
@@ -1258,6 +1522,9 @@ ALTER TABLE ONLY exports_internal.export_members
 ALTER TABLE ONLY exports_internal.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, idempotency_key);
 
+ALTER TABLE ONLY exports_internal.object_deletions
+    ADD CONSTRAINT object_deletions_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY exports_internal.settings
     ADD CONSTRAINT settings_pkey PRIMARY KEY (singleton);
 
@@ -1282,6 +1549,8 @@ CREATE INDEX export_jobs_lease_expires_at ON exports_internal.export_jobs USING 
 CREATE INDEX export_requests_user_time ON exports_internal.export_requests USING btree (user_id, requested_at);
 
 CREATE INDEX idempotency_keys_created_at ON exports_internal.idempotency_keys USING btree (created_at);
+
+CREATE INDEX object_deletions_due ON exports_internal.object_deletions USING btree (next_attempt_at);
 
 CREATE INDEX idx_conversations_category ON public.conversations USING gin (category);
 
@@ -1314,6 +1583,8 @@ CREATE INDEX idx_export_logs_user_active ON public.export_logs USING btree (user
 CREATE INDEX idx_export_logs_user_id ON public.export_logs USING btree (user_id);
 
 CREATE INDEX idx_export_logs_user_timestamp ON public.export_logs USING btree (user_id, "timestamp" DESC, id DESC);
+
+CREATE TRIGGER export_jobs_queue_object_deletion AFTER DELETE OR UPDATE OF object_key ON exports_internal.export_jobs FOR EACH ROW EXECUTE FUNCTION exports_internal.queue_object_deletion();
 
 CREATE TRIGGER conversation_turns_touch_after_delete AFTER DELETE ON public.conversation_turns REFERENCING OLD TABLE AS old_turns FOR EACH STATEMENT EXECUTE FUNCTION exports_internal.touch_conversations_of_turns();
 
@@ -1377,6 +1648,8 @@ ALTER TABLE exports_internal.export_members ENABLE ROW LEVEL SECURITY;
 ALTER TABLE exports_internal.export_requests ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE exports_internal.idempotency_keys ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE exports_internal.object_deletions ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE exports_internal.settings ENABLE ROW LEVEL SECURITY;
 
@@ -1460,12 +1733,20 @@ GRANT ALL ON FUNCTION exports_internal.batch_members(p_export_log_id uuid, p_fir
 REVOKE ALL ON FUNCTION exports_internal.batch_summary(p_export_log_id uuid, p_first_position integer, p_last_position integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.batch_summary(p_export_log_id uuid, p_first_position integer, p_last_position integer) TO service_role;
 
+REVOKE ALL ON FUNCTION exports_internal.begin_upload(p_export_log_id uuid, p_lease_token uuid, p_object_key text, p_upload_id text, p_part_bytes integer) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION exports_internal.blockquote(p_value text) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.blockquote(p_value text) TO service_role;
 
 REVOKE ALL ON FUNCTION exports_internal.check_conversation_parent_owner() FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION exports_internal.claim_next_export(p_worker text, p_only uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION exports_internal.claim_next_export(p_worker text, p_only uuid, p_can_upload boolean) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION exports_internal.claim_object_deletions(p_limit integer) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION exports_internal.complete_export(p_export_log_id uuid, p_file_size bigint) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION exports_internal.complete_upload(p_export_log_id uuid, p_lease_token uuid, p_etag text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION exports_internal.csv_field(p_value text, p_formula_escape boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.csv_field(p_value text, p_formula_escape boolean) TO service_role;
@@ -1479,8 +1760,6 @@ REVOKE ALL ON FUNCTION exports_internal.fail_export(p_export_log_id uuid, p_atte
 
 REVOKE ALL ON FUNCTION exports_internal.failure_message(p_attempts integer) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION exports_internal.finish_export(p_export_log_id uuid) FROM PUBLIC;
-
 REVOKE ALL ON FUNCTION exports_internal.generate_next_batch(p_export_log_id uuid, p_lease_token uuid) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION exports_internal.iso_utc(p_at timestamp with time zone) FROM PUBLIC;
@@ -1492,17 +1771,29 @@ GRANT ALL ON FUNCTION exports_internal.json_compact(p_value jsonb) TO service_ro
 REVOKE ALL ON FUNCTION exports_internal.load_render_options(p_export_log_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.load_render_options(p_export_log_id uuid) TO service_role;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE exports_internal.export_jobs TO service_role;
+
+REVOKE ALL ON FUNCTION exports_internal.lock_upload(p_export_log_id uuid, p_lease_token uuid) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION exports_internal.metadata_json(p_conversation public.conversations, p_options exports_internal.render_options) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.metadata_json(p_conversation public.conversations, p_options exports_internal.render_options) TO service_role;
 
 REVOKE ALL ON FUNCTION exports_internal.metadata_markdown(p_conversation public.conversations, p_options exports_internal.render_options) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.metadata_markdown(p_conversation public.conversations, p_options exports_internal.render_options) TO service_role;
 
+REVOKE ALL ON FUNCTION exports_internal.object_deleted(p_id bigint) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION exports_internal.object_deletion_failed(p_id bigint, p_error text) FROM PUBLIC;
+
 REVOKE ALL ON PROCEDURE exports_internal.process_exports(IN p_time_budget interval) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION exports_internal.purge_cron_history() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION exports_internal.purge_export_history() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION exports_internal.queue_object_deletion() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION exports_internal.record_upload_part(p_export_log_id uuid, p_lease_token uuid, p_part_number integer, p_etag text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION exports_internal.recount_conversation_turns() FROM PUBLIC;
 
@@ -1532,6 +1823,8 @@ GRANT ALL ON FUNCTION exports_internal.render_footer(p_export_log_id uuid, p_sum
 REVOKE ALL ON FUNCTION exports_internal.render_header(p_export_log_id uuid, p_conversation_count integer, p_exported_at timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION exports_internal.render_header(p_export_log_id uuid, p_conversation_count integer, p_exported_at timestamp with time zone) TO service_role;
 
+REVOKE ALL ON FUNCTION exports_internal.seal_file(p_export_log_id uuid) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION exports_internal.set_updated_at() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION exports_internal.single_line(p_value text) FROM PUBLIC;
@@ -1539,16 +1832,20 @@ GRANT ALL ON FUNCTION exports_internal.single_line(p_value text) TO service_role
 
 REVOKE ALL ON FUNCTION exports_internal.touch_conversations_of_turns() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION exports_internal.upload_failed(p_export_log_id uuid, p_lease_token uuid, p_error text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION exports_internal.upload_state(p_export_log_id uuid, p_lease_token uuid) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.mark_expired_exports() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.mark_expired_exports() TO service_role;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE exports_internal.export_jobs TO service_role;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE exports_internal.export_members TO service_role;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE exports_internal.export_requests TO service_role;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE exports_internal.idempotency_keys TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE exports_internal.object_deletions TO service_role;
 
 GRANT SELECT ON TABLE exports_internal.settings TO service_role;
 

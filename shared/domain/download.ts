@@ -89,6 +89,9 @@ export interface StoredFile {
   pastExpiry: boolean;
   fileSize: number;
   etag: string;
+  /** Where the file lives: its chunks in Postgres, or one object in the object store. */
+  fileStore: "postgres" | "s3";
+  objectKey: string | null;
 }
 
 interface FileRow {
@@ -103,8 +106,8 @@ interface FileRow {
 
 async function describeFile(tx: Tx, row: FileRow): Promise<StoredFile> {
   await tx`reset role`;
-  const [job] = await tx<{ content_hash: string | null }[]>`
-    select content_hash from exports_internal.export_jobs where export_log_id = ${row.id}`;
+  const [job] = await tx<{ content_hash: string | null; file_store: "postgres" | "s3"; object_key: string | null }[]>`
+    select content_hash, file_store, object_key from exports_internal.export_jobs where export_log_id = ${row.id}`;
   return {
     exportLogId: row.id,
     exportId: row.export_id,
@@ -114,6 +117,8 @@ async function describeFile(tx: Tx, row: FileRow): Promise<StoredFile> {
     pastExpiry: row.past_expiry,
     fileSize: row.file_size ?? 0,
     etag: `"${job?.content_hash ?? row.id}"`,
+    fileStore: job?.file_store ?? "postgres",
+    objectKey: job?.object_key ?? null,
   };
 }
 

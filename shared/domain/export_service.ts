@@ -45,6 +45,8 @@ export interface RequestExportOptions {
   idempotencyKey?: string;
   /** Canonical form of the request, compared on a repeat of the key. */
   fingerprint?: string;
+  /** Where the finished file will live (the functions' EXPORTS_FILE_STORE); default postgres. */
+  fileStore?: "postgres" | "s3";
 }
 
 /** The export that a request created, or the earlier one an idempotent repeat returns. */
@@ -232,7 +234,8 @@ export class ExportService {
       await tx`
         insert into exports_internal.export_members (export_log_id, position, conversation_id)
         select ${row.id}, position, conversation_id from new_export_members`;
-      await tx`insert into exports_internal.export_jobs (export_log_id) values (${row.id})`;
+      await tx`insert into exports_internal.export_jobs (export_log_id, file_store)
+                values (${row.id}, ${options.fileStore ?? "postgres"})`;
       await tx`insert into exports_internal.export_requests (user_id) values (${userId})`;
       if (options.idempotencyKey !== undefined) {
         await tx`
@@ -387,7 +390,10 @@ export class ExportService {
         update exports_internal.export_jobs
            set attempts = 0, processed = 0, rendered = 0, skipped = 0, chunks_written = 0,
                content_hash = null, lease_token = null, lease_expires_at = null, worker = null,
-               last_error = null, summary = null
+               last_error = null, summary = null,
+               -- an object or upload of the earlier attempt is queued for deletion (outbox)
+               sealed_size = null, object_key = null, upload_id = null, upload_part_bytes = null,
+               upload_parts = '[]', object_etag = null
          where export_log_id = ${visible.id}`;
       // A retry starts the file from scratch: nothing of an earlier attempt may be reused.
       await tx`delete from exports_internal.export_chunks where export_log_id = ${visible.id}`;

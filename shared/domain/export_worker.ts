@@ -6,6 +6,9 @@
  */
 import { WORKER_BUDGETS_MS } from "../core/env.ts";
 import type { Sql, Tx } from "../database/db.ts";
+import type { ObjectStore } from "../storage/object_store.ts";
+import { uploadExport } from "./file_upload.ts";
+import { drainObjectDeletions } from "./object_deletions.ts";
 
 /** Options of processExports. */
 export interface ProcessOptions {
@@ -19,10 +22,18 @@ export interface ProcessOptions {
   firstExportLogId?: string;
   /** Called after every step, e.g. for logs. */
   onStep?: (step: { exportLogId: string; outcome: StepOutcome }) => void;
+  /**
+   * The object store, when finished files go there (EXPORTS_FILE_STORE=s3): this driver then
+   * also claims exports waiting for their upload, uploads them, and drains the deletion outbox.
+   */
+  store?: ObjectStore | null;
 }
 
-/** What one step of generate_next_batch() reports. */
-export type StepOutcome = "continue" | "completed" | "lost" | "released" | "failed";
+/**
+ * What one step of generate_next_batch() reports. `upload`: every batch is written and the file
+ * waits for its upload to the object store (the export stays processing).
+ */
+export type StepOutcome = "continue" | "completed" | "lost" | "released" | "failed" | "upload";
 
 /** A claimed export and the lease that proves it is ours. */
 export interface Claim {
@@ -34,10 +45,15 @@ export interface Claim {
  * Claims the next export (an expired lease first, else the oldest queued), or null. With
  * `only`, just that export (by its internal id) if it is claimable.
  */
-export async function claimNextExport(sql: Sql | Tx, workerId: string, only?: string): Promise<Claim | null> {
+export async function claimNextExport(
+  sql: Sql | Tx,
+  workerId: string,
+  only?: string,
+  canUpload = false,
+): Promise<Claim | null> {
   const [claim] = await sql<{ export_log_id: string; lease_token: string }[]>`
     select export_log_id, lease_token
-      from exports_internal.claim_next_export(${workerId}, ${only ?? null}::uuid)`;
+      from exports_internal.claim_next_export(${workerId}, ${only ?? null}::uuid, ${canUpload})`;
   return claim ? { exportLogId: claim.export_log_id, leaseToken: claim.lease_token } : null;
 }
 
@@ -63,7 +79,8 @@ export async function driveClaim(
   options: ProcessOptions & { deadline?: number } = {},
 ): Promise<StepOutcome> {
   while (true) {
-    const outcome = await runStep(sql, claim);
+    let outcome = await runStep(sql, claim);
+    if (outcome === "upload") outcome = await upload(sql, claim, options.store);
     options.onStep?.({ exportLogId: claim.exportLogId, outcome });
     if (outcome !== "continue") return outcome;
     if (options.signal?.aborted || (options.deadline !== undefined && Date.now() >= options.deadline)) {
@@ -82,11 +99,27 @@ export async function processExports(sql: Sql, options: ProcessOptions = {}): Pr
   const deadline = Date.now() + (options.budgetMs ?? WORKER_BUDGETS_MS.workerFunction);
   let completed = 0;
   let first = options.firstExportLogId;
+  const canUpload = Boolean(options.store);
+  if (options.store) await drainObjectDeletions(sql, options.store);
   while (Date.now() < deadline && !options.signal?.aborted) {
-    const claim = await claimNextExport(sql, workerId, first) ?? (first ? await claimNextExport(sql, workerId) : null);
+    const claim = await claimNextExport(sql, workerId, first, canUpload) ??
+      (first ? await claimNextExport(sql, workerId, undefined, canUpload) : null);
     first = undefined;
     if (!claim) break;
     if (await driveClaim(sql, claim, { ...options, deadline }) === "completed") completed++;
   }
   return completed;
+}
+
+/**
+ * Uploads a generated file to the object store. A driver without the store (it was started with
+ * the postgres store while this export was requested with s3) hands the export back.
+ */
+async function upload(sql: Sql, claim: Claim, store: ObjectStore | null | undefined): Promise<StepOutcome> {
+  if (!store) {
+    await releaseClaim(sql, claim);
+    return "released";
+  }
+  const outcome = await uploadExport(sql, store, claim);
+  return outcome === "retry" ? "released" : outcome;
 }

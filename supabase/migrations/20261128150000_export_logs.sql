@@ -183,6 +183,13 @@ begin
       delete from exports_internal.export_chunks c
        using expired e
        where c.export_log_id = e.id
+    ), forgotten as (
+      -- A file in the object store: clearing its key queues the object's deletion (the outbox
+      -- of 20261128150600_object_store.sql).
+      update exports_internal.export_jobs j
+         set object_key = null, object_etag = null
+        from expired e
+       where j.export_log_id = e.id and j.object_key is not null
     )
     select count(*) into batch_count from expired;
     expired_count := expired_count + batch_count;

@@ -29,7 +29,21 @@ create table exports_internal.export_jobs (
   -- The json summary, accumulated batch by batch from the same snapshot as the batch's text, so
   -- it counts exactly the conversations written and as they were written (a member changed or
   -- deleted while the export runs counts as it was written, or not at all). null: no batch yet.
-  summary jsonb
+  summary jsonb,
+  -- Where the finished file lives: 'postgres' (the chunks are the file) or 's3' (uploaded as one
+  -- object after the last batch, then the chunks are deleted). Fixed when the export is requested.
+  file_store text not null default 'postgres' check (file_store in ('postgres', 's3')),
+  -- s3 only. The file's size once it is sealed (every batch, the header and the footer written):
+  -- from then on the export waits for its upload.
+  sealed_size bigint check (sealed_size >= 0),
+  -- s3 only, the upload's checkpoint, recorded under the lease: the object's key, the multipart
+  -- upload's id, its part size, and the finished parts in order ([{"partNumber", "etag"}]).
+  object_key text,
+  upload_id text,
+  upload_part_bytes integer check (upload_part_bytes > 0),
+  upload_parts jsonb not null default '[]',
+  -- s3 only: the finished object's ETag; set when the upload completes.
+  object_etag text
 );
 -- Claiming scans queued exports oldest first; expired leases are found through this index too.
 create index export_jobs_lease_expires_at on exports_internal.export_jobs (lease_expires_at)

@@ -82,8 +82,11 @@ set search_path = ''
 as $$
 begin
   delete from exports_internal.export_chunks where export_log_id = p_export_log_id;
+  -- An upload that had begun is given up too: clearing object_key queues its abort (outbox).
   update exports_internal.export_jobs
-     set lease_token = null, lease_expires_at = null, worker = null
+     set lease_token = null, lease_expires_at = null, worker = null,
+         sealed_size = null, object_key = null, upload_id = null, upload_part_bytes = null,
+         upload_parts = '[]'
    where export_log_id = p_export_log_id;
   update public.export_logs
      set status = 'failed', error_message = exports_internal.failure_message(p_attempts)
@@ -95,7 +98,10 @@ $$;
 -- checkpoint), else the oldest queued one. The export row is locked first and with SKIP LOCKED
 -- (a row a DELETE, a batch or a retry holds is passed over, never waited for), then its job.
 -- An export that has used up its attempts is failed instead. With p_only, only that export.
-create function exports_internal.claim_next_export(p_worker text, p_only uuid default null)
+-- An export waiting for its upload to the object store (sealed, file_store s3) is claimed only
+-- by a driver that can upload (p_can_upload): pg_cron's SQL driver generates but cannot upload.
+create function exports_internal.claim_next_export(p_worker text, p_only uuid default null,
+                                                   p_can_upload boolean default false)
 returns table (export_log_id uuid, lease_token uuid)
 language plpgsql
 set search_path = ''
@@ -117,6 +123,7 @@ begin
       join public.export_logs l on l.id = j.export_log_id
      where j.lease_expires_at < now() and l.status = 'processing'
        and (p_only is null or j.export_log_id = p_only)
+       and (p_can_upload or j.sealed_size is null)
      order by j.lease_expires_at
      limit 1
      for no key update of l skip locked;
@@ -126,6 +133,8 @@ begin
         from public.export_logs l
        where l.status = 'queued'
          and (p_only is null or l.id = p_only)
+         and (p_can_upload or not exists (select from exports_internal.export_jobs j
+                                           where j.export_log_id = l.id and j.sealed_size is not null))
        order by l."timestamp", l.id
        limit 1
        for no key update of l skip locked;
@@ -157,22 +166,21 @@ begin
 end
 $$;
 
--- Writes the header and footer, fixes each chunk's byte offset, and completes the export. Called
--- by generate_next_batch, which holds the export row and the job.
-create function exports_internal.finish_export(p_export_log_id uuid) returns void
+-- Seals the file: writes the header and footer, fixes each chunk's byte offset and records the
+-- file's hash (its ETag); returns its size. Called by generate_next_batch, which holds the
+-- export row and the job.
+create function exports_internal.seal_file(p_export_log_id uuid) returns bigint
 language plpgsql
 set search_path = ''
 as $$
 declare
   job exports_internal.export_jobs;
-  settings exports_internal.settings;
   header bytea;
   footer bytea;
   total_size bigint;
   file_hash text;
 begin
   select * into job from exports_internal.export_jobs where export_log_id = p_export_log_id;
-  select * into settings from exports_internal.settings;
   header := convert_to(exports_internal.render_header(p_export_log_id, job.rendered, now()), 'UTF8');
   footer := convert_to(exports_internal.render_footer(p_export_log_id, job.summary), 'UTF8');
   insert into exports_internal.export_chunks (export_log_id, chunk_number, data, data_md5)
@@ -195,12 +203,27 @@ begin
     into total_size, file_hash
     from exports_internal.export_chunks
    where export_log_id = p_export_log_id;
+  update exports_internal.export_jobs set content_hash = file_hash where export_log_id = p_export_log_id;
+  return total_size;
+end
+$$;
+
+-- Completes an export whose file of p_file_size bytes is in place (its chunks, or its object):
+-- the lease is given up and the export gets its size, expiry and file_url.
+create function exports_internal.complete_export(p_export_log_id uuid, p_file_size bigint) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  settings exports_internal.settings;
+begin
+  select * into settings from exports_internal.settings;
   update exports_internal.export_jobs
-     set content_hash = file_hash, lease_token = null, lease_expires_at = null, worker = null
+     set lease_token = null, lease_expires_at = null, worker = null
    where export_log_id = p_export_log_id;
   update public.export_logs l
      set status = 'completed',
-         file_size = total_size,
+         file_size = p_file_size,
          expires_at = now() + settings.retention,
          file_url = rtrim(settings.public_base_url, '/') || '/functions/v1/exports/' || l.export_id || '/download',
          error_message = null
@@ -211,7 +234,10 @@ $$;
 -- One step of one claimed export, in the caller's transaction: renew the lease, render the next
 -- batch of members into the next chunk and move the checkpoint, or finish when all are done.
 -- Returns 'continue', 'completed', 'lost' (the lease is no longer ours: taken over, deleted or
--- paused) or 'released'/'failed' after an error (retried by a later claim, or given up).
+-- paused) or 'released'/'failed' after an error (retried by a later claim, or given up). With
+-- the object store (file_store s3) the last step seals the file and returns 'upload': the export
+-- stays processing, under the same lease, until a driver with the store has uploaded it
+-- (20261128150600_object_store.sql); every later step returns 'upload' again.
 -- Locks the export row, then the job (the lock order): a DELETE that came first is waited for,
 -- and then the row is gone ('lost').
 create function exports_internal.generate_next_batch(p_export_log_id uuid, p_lease_token uuid)
@@ -226,6 +252,7 @@ declare
   o exports_internal.render_options;
   batch record;
   last_position integer;
+  sealed bigint;
 begin
   select l.conversation_count into total
     from public.export_logs l
@@ -245,7 +272,15 @@ begin
 
   begin
     if job.processed >= total then
-      perform exports_internal.finish_export(p_export_log_id);
+      if job.file_store = 's3' then
+        if job.sealed_size is null then
+          -- seal_file() updates the job itself, so its answer is stored by a second statement.
+          sealed := exports_internal.seal_file(p_export_log_id);
+          update exports_internal.export_jobs set sealed_size = sealed where export_log_id = p_export_log_id;
+        end if;
+        return 'upload';
+      end if;
+      perform exports_internal.complete_export(p_export_log_id, exports_internal.seal_file(p_export_log_id));
       return 'completed';
     end if;
     last_position := least(job.processed + settings.batch_size, total);
@@ -331,6 +366,11 @@ begin
     loop
       outcome := exports_internal.generate_next_batch(claimed.export_log_id, claimed.lease_token);
       commit;
+      -- A sealed file waits for a driver that can upload it: hand it back at once.
+      if outcome = 'upload' then
+        perform exports_internal.release_export(claimed.export_log_id, claimed.lease_token);
+        commit;
+      end if;
       exit when outcome <> 'continue';
       if clock_timestamp() >= deadline then
         perform exports_internal.release_export(claimed.export_log_id, claimed.lease_token);
