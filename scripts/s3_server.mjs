@@ -1,8 +1,9 @@
 // A real S3-protocol server on loopback for tests and `npm start` with EXPORTS_FILE_STORE=s3:
 // s3rver, with its own folder and the private `exports` bucket. It does not verify SigV4
 // signatures (verifying them is the store's job). A thin proxy in front of it counts the requests
-// by operation (GET /_s3/requests), can take the store down for a test (POST /_s3/outage), and
-// answers AbortMultipartUpload, which s3rver 3.7 lacks.
+// by operation (GET /_s3/requests), can take the store down for a test (POST /_s3/outage),
+// answers AbortMultipartUpload, which s3rver 3.7 lacks, and writes suffix ranges out, which it
+// misreads.
 //
 // Usage: node scripts/s3_server.mjs --port N --directory DIR [--bucket exports]
 import http from "node:http";
@@ -66,19 +67,42 @@ const server = http.createServer((request, response) => {
     response.end();
     return;
   }
+  const suffix = /^bytes=-(\d+)$/.exec(request.headers.range ?? "");
+  if (request.method === "GET" && suffix) {
+    // s3rver 3.7 reads `bytes=-n` (the last n bytes) as `bytes=0-n`; S3 does not. Ask for the
+    // object's size first and forward the same range written out.
+    forward({ ...request, method: "HEAD", headers: { ...request.headers, range: undefined } }, null, (head) => {
+      head.resume();
+      const size = Number(head.headers["content-length"] ?? 0);
+      const headers = { ...request.headers };
+      if (head.statusCode === 200 && size > 0) {
+        headers.range = `bytes=${Math.max(0, size - Number(suffix[1]))}-${size - 1}`;
+      }
+      forward({ method: request.method, url: request.url, headers }, request, (answer) => relay(answer, response), response);
+    }, response);
+    return;
+  }
+  forward(request, request, (answer) => relay(answer, response), response);
+});
+
+function forward(head, body, onAnswer, response) {
+  const headers = Object.fromEntries(Object.entries(head.headers).filter(([, value]) => value !== undefined));
   const upstream = http.request(
-    { host: "127.0.0.1", port: innerPort, method: request.method, path: request.url, headers: request.headers },
-    (answer) => {
-      response.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(response);
-    },
+    { host: "127.0.0.1", port: innerPort, method: head.method, path: head.url, headers },
+    onAnswer,
   );
   upstream.on("error", () => {
     response.statusCode = 502;
     response.end();
   });
-  request.pipe(upstream);
-});
+  if (body) body.pipe(upstream);
+  else upstream.end();
+}
+
+function relay(answer, response) {
+  response.writeHead(answer.statusCode ?? 502, answer.headers);
+  answer.pipe(response);
+}
 server.listen(Number(values.port), "127.0.0.1", () => {
   console.log(JSON.stringify({ message: "ready", port: Number(values.port) }));
 });
@@ -95,9 +119,7 @@ function operationOf(method, url) {
   return `${method} ${url.pathname}`;
 }
 
+// Its folder is throwaway: stop at once, without waiting for idle keep-alive connections.
 for (const signal of ["SIGTERM", "SIGINT"]) {
-  process.on(signal, () => {
-    server.close();
-    s3.close().finally(() => process.exit(0));
-  });
+  process.on(signal, () => process.exit(0));
 }

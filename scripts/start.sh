@@ -2,6 +2,7 @@
 # npm start: brings the whole local stack up on a fresh machine (installing what is missing):
 # Postgres with pg_cron and all migrations, the functions server on :54321, the worker loop,
 # and demo data. Writes .env.local and prints how to call the API. Safe to run again.
+# EXPORTS_FILE_STORE=s3 also starts a local S3-protocol server for finished files.
 # With DATABASE_URL set (a Postgres that already has the Supabase objects, e.g. the one
 # `supabase start` runs), that database is used instead of the local cluster.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -32,6 +33,18 @@ set -a
 source "$PROJECT_ROOT/.env.local"
 set +a
 psql_url "$url" -c "update exports_internal.settings set public_base_url = '$SUPABASE_URL'" >/dev/null
+
+# EXPORTS_FILE_STORE=s3 npm start: finished files go to a local S3-protocol server (s3rver on
+# :54329, its files in the stack home) instead of staying in Postgres.
+if [ "${EXPORTS_FILE_STORE:-postgres}" = s3 ]; then
+  S3_PORT=54329
+  mkdir -p "$home/s3"
+  start_daemon s3-server "$home/s3-server.log" \
+    node "$PROJECT_ROOT/scripts/s3_server.mjs" --port "$S3_PORT" --directory "$home/s3"
+  export EXPORTS_S3_ENDPOINT="http://127.0.0.1:$S3_PORT" EXPORTS_S3_REGION=us-east-1 \
+    EXPORTS_S3_BUCKET=exports EXPORTS_S3_ACCESS_KEY_ID=S3RVER EXPORTS_S3_SECRET_ACCESS_KEY=S3RVER
+  log "finished files go to the object store at $EXPORTS_S3_ENDPOINT (bucket exports)"
+fi
 
 start_daemon functions-server "$home/functions-server.log" \
   "$DENO" run --allow-all "$PROJECT_ROOT/scripts/functions_server.ts" --port "$FUNCTIONS_PORT"

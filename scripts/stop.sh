@@ -3,4 +3,5 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 stop_daemon worker
 stop_daemon functions-server
+stop_daemon s3-server
 cluster_stop "$(stack_home)/dev"

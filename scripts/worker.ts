@@ -6,14 +6,17 @@
  * Usage: deno run -A scripts/worker.ts   (reads SUPABASE_DB_URL / DATABASE_URL)
  */
 import { createSql } from "../shared/database/db.ts";
-import { WORKER_BUDGETS_MS } from "../shared/core/env.ts";
+import { loadFileStoreSettings, WORKER_BUDGETS_MS } from "../shared/core/env.ts";
 import { processExports } from "../shared/domain/export_worker.ts";
+import { objectStoreOf } from "../shared/domain/file_upload.ts";
 
 const POLL_MS = 5_000;
 const url = Deno.env.get("SUPABASE_DB_URL") ?? Deno.env.get("DATABASE_URL");
 if (!url) throw new Error("SUPABASE_DB_URL is not set (nor DATABASE_URL)");
 const sql = createSql(url, { applicationName: "export-worker-loop", max: 2 });
 const workerId = Deno.env.get("EXPORTS_WORKER_ID") ?? `local-worker-${Deno.pid}`;
+// With EXPORTS_FILE_STORE=s3 the loop uploads finished files and drains the deletion outbox.
+const store = objectStoreOf(loadFileStoreSettings());
 const stop = new AbortController();
 let wake: () => void = () => {};
 
@@ -32,7 +35,7 @@ await sql.listen("exports_queued", () => wake());
 log({ level: "info", message: "ready" });
 while (!stop.signal.aborted) {
   try {
-    const completed = await processExports(sql, { workerId, budgetMs: WORKER_BUDGETS_MS.workerLoop, signal: stop.signal });
+    const completed = await processExports(sql, { workerId, budgetMs: WORKER_BUDGETS_MS.workerLoop, signal: stop.signal, store });
     if (completed > 0) log({ level: "info", message: "completed exports", completed });
   } catch (error) {
     log({ level: "error", message: "processing failed; retrying shortly", error: String(error) });

@@ -9,6 +9,7 @@ import { createSql, isConnectionError, type Sql } from "../../shared/database/db
 import { type FunctionsEnv, loadFunctionsEnv, WORKER_BUDGETS_MS } from "../../shared/core/env.ts";
 import { ApiError, InternalError, ServiceUnavailableError } from "../../shared/core/errors.ts";
 import { processExports } from "../../shared/domain/export_worker.ts";
+import { objectStoreOf } from "../../shared/domain/file_upload.ts";
 import { errorBody, errorHeaders } from "../../shared/http/error_response.ts";
 import { logLine } from "../../shared/core/log.ts";
 import { type RouteEnv, serviceRole } from "../../shared/http/middleware.ts";
@@ -41,10 +42,12 @@ export function createWorkerApp(options: WorkerAppOptions): Hono<RouteEnv> {
   const verifier = options.verifier ??
     createTokenVerifier(options.env, () => Promise.resolve(false));
   const app = new Hono<RouteEnv>().basePath("/export-worker");
+  const store = objectStoreOf(options.env.fileStore);
   const handlers: RouteHandlers<typeof WORKER_ROUTES> = {
     async runExportWorker(c) {
       const started = performance.now();
       const completed = await processExports(options.sql, {
+        store,
         workerId: `export-worker-${crypto.randomUUID().slice(0, 8)}`,
         budgetMs: options.budgetMs ?? DEFAULT_BUDGET_MS,
         signal: c.req.raw.signal,

@@ -37,6 +37,8 @@ import { canonicalConfigKey } from "../../shared/domain/export_config.ts";
 import type { ExportLog, ListedExportLog } from "../../shared/domain/export_log.ts";
 import { ExportService } from "../../shared/domain/export_service.ts";
 import { processExports } from "../../shared/domain/export_worker.ts";
+import { objectStoreOf } from "../../shared/domain/file_upload.ts";
+import type { ObjectStore } from "../../shared/storage/object_store.ts";
 import { createTokenVerifier, type TokenVerifier } from "../../shared/http/auth.ts";
 import { signedFileUrl, verifyDownloadToken } from "../../shared/http/download_token.ts";
 import { errorBody, errorHeaders } from "../../shared/http/error_response.ts";
@@ -108,7 +110,8 @@ export function createExportsApp(options: ExportsAppOptions): Hono<RouteEnv> {
     };
   }
 
-  const background = backgroundProcessor(sql, options.processInBackground ?? true);
+  const store = objectStoreOf(env.fileStore);
+  const background = backgroundProcessor(sql, store, options.processInBackground ?? true);
 
   /** Answers with the export as it is now, after waiting if the client asked (Prefer: wait=N). */
   async function respondWithExport(
@@ -138,6 +141,7 @@ export function createExportsApp(options: ExportsAppOptions): Hono<RouteEnv> {
       const { log, replayed } = await service.requestExport(request, {
         idempotencyKey,
         fingerprint: canonicalConfigKey(request.format, request.config),
+        fileStore: env.fileStore.kind,
       });
       c.header("Location", locationOf(log.export_id));
       if (!replayed) background.kick(log.id);
@@ -199,9 +203,10 @@ export function createExportsApp(options: ExportsAppOptions): Hono<RouteEnv> {
     },
   };
 
-  /** The file, whole or one range, with the contract's headers. */
+  /** The file, whole or one range, with the contract's headers; or a redirect to the object. */
   async function sendFile(c: Context<RouteEnv>, file: StoredFile): Promise<Response> {
     assertDownloadable(file);
+    if (file.fileStore === "s3") return await redirectToObject(c, file);
     const ifRange = c.req.header("if-range");
     const range = ifRange !== undefined && ifRange !== file.etag
       ? null
@@ -228,6 +233,24 @@ export function createExportsApp(options: ExportsAppOptions): Hono<RouteEnv> {
     return c.body(streamFile(sql, download, served), range ? 206 : 200, headers);
   }
 
+  /**
+   * A file in the object store: every check above is made, then 302 to a short-lived presigned
+   * URL that carries the contract's Content-Type and Content-Disposition; the store serves the
+   * bytes, ranges included, so none pass through this function.
+   */
+  async function redirectToObject(c: Context<RouteEnv>, file: StoredFile): Promise<Response> {
+    if (!store || !file.objectKey) throw new ServiceUnavailableError(new Error("No object store for an s3 file"));
+    const url = await store.presignGet(file.objectKey, {
+      contentType: CONTENT_TYPES[file.format],
+      contentDisposition: `attachment; filename="export-${file.exportId}.${FILE_EXTENSIONS[file.format]}"`,
+    });
+    return c.body(null, 302, {
+      "Location": url,
+      "Cache-Control": "private, no-store",
+      "Referrer-Policy": "no-referrer",
+    });
+  }
+
   serveRoutes(app, EXPORTS_ROUTES, handlers, { user: authenticated });
 
   app.notFound((c) => c.json(errorBody(new ExportNotFoundError("No such path")), 404));
@@ -249,7 +272,11 @@ export function createExportsApp(options: ExportsAppOptions): Hono<RouteEnv> {
  * has it), so small exports finish within a second. One loop per instance; a kick during a run
  * makes it look again before it stops.
  */
-function backgroundProcessor(sql: Sql, enabled: boolean): { kick(exportLogId?: string): void } {
+function backgroundProcessor(
+  sql: Sql,
+  store: ObjectStore | null,
+  enabled: boolean,
+): { kick(exportLogId?: string): void } {
   let running = false;
   let kickedWhileRunning = false;
   async function run(firstExportLogId?: string): Promise<void> {
@@ -260,6 +287,7 @@ function backgroundProcessor(sql: Sql, enabled: boolean): { kick(exportLogId?: s
         await processExports(sql, {
           workerId: "exports-api",
           budgetMs: WORKER_BUDGETS_MS.apiBackground,
+          store,
           firstExportLogId,
         });
         firstExportLogId = undefined;

@@ -322,7 +322,8 @@ export function components(): Json {
         schema: { type: "string", format: "uuid" },
       },
       Location: {
-        description: "Absolute URL of the export: <base>/functions/v1/exports/<export_id>",
+        description:
+          "Absolute URL: of the export (<base>/functions/v1/exports/<export_id>) after a request or retry; of the object, presigned, after a download's 302",
         required: true,
         schema: { type: "string", format: "uri" },
       },

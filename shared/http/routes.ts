@@ -225,7 +225,7 @@ const downloadExport = defineRoute({
   tags: ["exports"],
   summary: "Download the file",
   description:
-    "Authorized by the Bearer JWT or by the `token` of a `file_url` (then no JWT is needed). The file is streamed chunk by chunk. The database decides expiry: once it says expired, every download is a 410 whatever the token says.",
+    "Authorized by the Bearer JWT or by the `token` of a `file_url` (then no JWT is needed). The file is streamed chunk by chunk; with the object store (EXPORTS_FILE_STORE=s3) every check is made the same way and the answer is a 302 to a presigned URL of the object, which serves the same headers and ranges. The database decides expiry: once it says expired, every download is a 410 whatever the token says.",
   security: "userOrDownloadToken",
   exportId: true,
   headers: ["Range", "If-Range"],
@@ -235,6 +235,11 @@ const downloadExport = defineRoute({
       description: "One byte range (`Range: bytes=a-b`)",
       headers: [...DOWNLOAD_HEADERS, "Content-Range"],
       body: "file",
+    },
+    302: {
+      description:
+        "With the object store: a presigned GET URL of the file (valid EXPORTS_S3_URL_TTL_SECONDS, default 60), which answers as 200/206 do here",
+      headers: ["Location", "Cache-Control", "Referrer-Policy", "X-Request-Id"],
     },
     409: {
       description: "Not downloadable yet (queued or processing), or failed",
