@@ -94,6 +94,27 @@ if [ ${#deno_files[@]} -gt 0 ]; then
   failed=$((failed + DENO_FAILED))
 fi
 
+# The s3 phase: the download and format tests again, and the object store's own, with the
+# functions server restarted with EXPORTS_FILE_STORE=s3 (the same port and database).
+s3_phase_files=(tests/download_test.ts tests/export_formats_test.ts tests/object_store_exports_test.ts)
+s3_phase=()
+for file in "${s3_phase_files[@]}"; do
+  for arg in "${deno_files[@]}"; do
+    case "$arg" in tests/ | tests | "$file" | "./$file") s3_phase+=("$file"); break ;; esac
+  done
+done
+if [ ${#s3_phase[@]} -gt 0 ]; then
+  log "running the s3 phase: ${s3_phase[*]}"
+  stop_functions_server
+  export EXPORTS_FILE_STORE=s3
+  start_functions_server "$functions_port" "$logs/functions-s3.log"
+  export FUNCTIONS_SERVER_PID
+  run_deno_tests "$logs/deno-s3.log" "${s3_phase[@]}"
+  passed=$((passed + DENO_PASSED))
+  failed=$((failed + DENO_FAILED))
+  unset EXPORTS_FILE_STORE
+fi
+
 # Clean up first, so that the summary is the last line printed.
 cleanup
 trap - EXIT

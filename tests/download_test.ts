@@ -9,7 +9,7 @@ import { claimNextExport, driveClaim, runStep } from "../shared/domain/export_wo
 import { parseSigningKeys } from "../shared/core/env.ts";
 import { api, exportsUrl } from "./support/api.ts";
 import { createConversation, createUser, dbTest, seedConversations, testSql, withSettings } from "./support/database.ts";
-import { download, exportAndWait, type ExportLogBody } from "./support/exports.ts";
+import { download, exportAndWait, type ExportLogBody, FILE_STORE } from "./support/exports.ts";
 import { userToken } from "./support/tokens.ts";
 import { wrapRendering } from "./support/render_wrapper.ts";
 
@@ -129,16 +129,37 @@ dbTest("Range returns exactly the requested bytes (206); an unsatisfiable range 
   }
   const unsatisfiable = await fetchStatus(log.file_url, { headers: { Range: `bytes=${size}-` } });
   assert.equal(unsatisfiable.status, 416);
-  assert.equal(unsatisfiable.body.error.code, "range_not_satisfiable");
-  assert.equal(unsatisfiable.headers.get("content-range"), `bytes */${size}`);
-  const stale = await download(log, { headers: { Range: "bytes=0-9", "If-Range": '"stale"' } });
-  assert.equal(stale.response.status, 200);
-  assert.equal(stale.bytes.byteLength, size);
+  if (FILE_STORE === "postgres") {
+    // With the object store the 416 comes from the store after the redirect, in its own words.
+    assert.equal(unsatisfiable.body.error.code, "range_not_satisfiable");
+    assert.equal(unsatisfiable.headers.get("content-range"), `bytes */${size}`);
+  }
+  // If-Range is the function's when it streams the file. S3 does not document If-Range (the
+  // contract promises Range and ETag from the object store), so it is asserted for postgres only.
+  if (FILE_STORE === "postgres") {
+    const stale = await download(log, { headers: { Range: "bytes=0-9", "If-Range": '"stale"' } });
+    assert.equal(stale.response.status, 200);
+    assert.equal(stale.bytes.byteLength, size);
+  }
   const fresh = await download(log, { headers: { Range: "bytes=0-9", "If-Range": whole.response.headers.get("etag")! } });
   assert.equal(fresh.response.status, 206);
 });
 
-dbTest("more than four concurrent downloads of one user is 429 too_many_downloads", async () => {
+dbTest("more than four concurrent downloads of one user is 429 too_many_downloads (the database store; the object store has no such limit)", async () => {
+  if (FILE_STORE === "s3") {
+    // The contract: the concurrent-download limit applies to the database store only; with the
+    // object store a download is a redirect and takes no slot.
+    const { log } = await completedExport();
+    const restore = await withSettings({ max_concurrent_downloads: 1 });
+    try {
+      const open = await Promise.all(Array.from({ length: 3 }, () => fetch(log.file_url)));
+      assert.deepEqual(open.map((response) => response.status), [200, 200, 200]);
+      for (const response of open) await response.body?.cancel();
+    } finally {
+      await restore();
+    }
+    return;
+  }
   // A file of ~64 MB, more than the loopback sockets and the proxy can buffer: unread streams
   // stay open (backpressure), holding their slots.
   const userId = await createUser();
@@ -172,8 +193,11 @@ dbTest("more than four concurrent downloads of one user is 429 too_many_download
 });
 
 dbTest("mark_expired_exports() and DELETE leave no bytes of the file in the database", async () => {
+  // With the object store the chunks are gone at completion already (the object's removal is
+  // shown by tests/object_store_exports_test.ts).
+  const storedChunks = async (id: string) => FILE_STORE === "s3" ? (await chunkCount(id)) === 0 : (await chunkCount(id)) > 0;
   const expiring = await completedExport();
-  assert.ok(await chunkCount(expiring.log.id) > 0);
+  assert.ok(await storedChunks(expiring.log.id));
   await sql`update public.export_logs set expires_at = now() - interval '1 second' where id = ${expiring.log.id}`;
   await sql`select public.mark_expired_exports()`;
   assert.equal(await chunkCount(expiring.log.id), 0);
@@ -182,7 +206,7 @@ dbTest("mark_expired_exports() and DELETE leave no bytes of the file in the data
   assert.equal(expired.body.file_url, null);
 
   const deleting = await completedExport();
-  assert.ok(await chunkCount(deleting.log.id) > 0);
+  assert.ok(await storedChunks(deleting.log.id));
   assert.equal((await api(`/${deleting.log.export_id}`, { token: deleting.token, method: "DELETE" })).status, 204);
   assert.equal(await chunkCount(deleting.log.id), 0);
 });

@@ -6,6 +6,13 @@ import { api } from "./api.ts";
 // deno-lint-ignore no-explicit-any
 export type ExportLogBody = Record<string, any>;
 
+/**
+ * The store the functions server keeps finished files in for this run: npm test runs the
+ * download and format tests once with each (the s3 phase restarts the server with
+ * EXPORTS_FILE_STORE=s3); the few contract points that differ by store are asserted per store.
+ */
+export const FILE_STORE: "postgres" | "s3" = Deno.env.get("EXPORTS_FILE_STORE") === "s3" ? "s3" : "postgres";
+
 /** Requests an export and waits (Prefer: wait) until it leaves queued/processing. */
 export async function exportAndWait(token: string, body: unknown, timeoutSeconds = 120): Promise<ExportLogBody> {
   const created = await api("", { token, body, headers: { Prefer: "wait=30" } });
