@@ -56,7 +56,24 @@ interface ExpiryResult {
 }
 
 /** Everything the report is built from. */
+/** Case 7: the object store (object_store_case.ts). */
+interface ObjectStoreResult {
+  conversations: number;
+  smallConversations: number;
+  fileBytes: number;
+  smallFileBytes: number;
+  partBytes: number;
+  uploadMs: number;
+  plainUploadMs: number;
+  redirectDownloadMs: number[];
+  directDownloadMs: number[];
+  redirectsPerSize: number;
+  cpuSecondsPerDownloadSmall: number;
+  cpuSecondsPerDownloadLarge: number;
+}
+
 export interface Results {
+  objectStore: ObjectStoreResult | null;
   small: FilesResult | null;
   large: FilesResult | null;
   peers: { peers: PeerResult[] } | null;
@@ -80,6 +97,11 @@ export const x = (ratio: number) => ratio.toFixed(2);
 export const n = (value: number) => Math.round(value).toLocaleString("en");
 export const ok = (holds: boolean) => (holds ? "yes" : "**no**");
 const MIB_256 = 256 * 2 ** 20;
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
 
 function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
@@ -193,6 +215,34 @@ export function targets(r: Results): Target[] {
         });
       }
     }
+  }
+  if (r.objectStore) {
+    const o = r.objectStore;
+    const upload = o.uploadMs / o.plainUploadMs;
+    out.push({
+      id: "7",
+      what: `object store: upload of the ${mb(o.fileBytes)} MB jsonl file (${n(o.conversations)} conversations), last batch to completed / a plain multipart upload of the same bytes`,
+      target: "≤ 1.25",
+      measured: `${x(upload)} (${s(o.uploadMs)} s / ${s(o.plainUploadMs)} s)`,
+      holds: upload <= 1.25,
+    });
+    const [viaRedirect, direct] = [medianOf(o.redirectDownloadMs), medianOf(o.directDownloadMs)];
+    const download = direct / viaRedirect;
+    out.push({
+      id: "7",
+      what: `object store: download through the 302, throughput / a direct GET of the object`,
+      target: "≥ 0.9",
+      measured: `${x(download)} (${mb(o.fileBytes / (viaRedirect / 1000))} / ${mb(o.fileBytes / (direct / 1000))} MB/s)`,
+      holds: download >= 0.9,
+    });
+    const cpu = o.cpuSecondsPerDownloadLarge / o.cpuSecondsPerDownloadSmall;
+    out.push({
+      id: "7",
+      what: `object store: the exports function's CPU per download, ${n(o.conversations)} vs ${n(o.smallConversations)} conversations`,
+      target: "≤ 1.2×",
+      measured: `${x(cpu)}× (${(o.cpuSecondsPerDownloadLarge * 1000).toFixed(2)} vs ${(o.cpuSecondsPerDownloadSmall * 1000).toFixed(2)} ms)`,
+      holds: cpu <= 1.2,
+    });
   }
   if (r.expirySmall && r.expiryLarge) {
     const ratio = r.expiryLarge.nothingDue.medianMs / r.expirySmall.nothingDue.medianMs;
@@ -666,6 +716,7 @@ async function readAll(): Promise<Results> {
   const startedAt = Number(Deno.env.get("BENCH_STARTED_AT") ?? 0);
   if (startedAt && timings.total === undefined) timings.total = Date.now() / 1000 - startedAt;
   return {
+    objectStore: await readResult("object-store"),
     small: await readResult("files-small"),
     large: await readResult("files-large"),
     peers: await readResult("peers"),
