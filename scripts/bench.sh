@@ -29,6 +29,7 @@ functions_port="$(free_port $((28340 + $$ % 400)))"
 results="$(mktemp -d)"
 cleanup() {
   stop_functions_server
+  stop_s3_server
   cluster_stop "$bench_dir" || true
   # BENCH_KEEP_RESULTS=<dir> keeps the raw results (JSON, and the timings) for a look at them
   # afterwards, or to rebuild the report from them with report.ts.
@@ -115,6 +116,14 @@ log "seeding export_logs: the other $(((log_users_large - log_users_small) * 100
 timed seed_export_logs seed_logs -v step=load -v first_user=$((log_users_small + 1)) -v last_user="$log_users_large"
 bench api_case.ts large
 bench expiry_case.ts large --due
+
+# Case 7, the object store: s3rver on loopback, the functions server restarted in s3 mode.
+start_s3_server "$(free_port $((29340 + $$ % 400)))" "$bench_dir/s3" "$results/s3.log"
+stop_functions_server
+export EXPORTS_FILE_STORE=s3
+start_functions_server "$functions_port" "$results/functions-s3.log"
+export BENCH_FUNCTIONS_SERVER_PID="$FUNCTIONS_SERVER_PID"
+bench object_store_case.ts
 
 log "benchmarks done in $(( $(date +%s) - started_at )) s"
 printf '{"total": %s}\n' "$(( $(date +%s) - started_at ))" >>"$results/timings.jsonl"
