@@ -181,12 +181,18 @@ start_functions_server() {
   log "starting the functions server on http://127.0.0.1:$port/functions/v1/"
   "$DENO" run --allow-all "$PROJECT_ROOT/scripts/functions_server.ts" --port "$port" >"$logfile" 2>&1 &
   FUNCTIONS_SERVER_PID=$!
-  local tries=0
+  wait_for_ready "$FUNCTIONS_SERVER_PID" "$logfile" "the functions server" 600
+}
+
+# wait_for_ready PID LOGFILE NAME TRIES: waits (0.1 s a try) until a server started in the
+# background logs its "ready" line; fails with its log if it exits or takes too long.
+wait_for_ready() {
+  local pid="$1" logfile="$2" name="$3" limit="$4" tries=0
   until grep -q '"message":"ready"' "$logfile" 2>/dev/null; do
     tries=$((tries + 1))
-    if [ $tries -gt 600 ] || ! kill -0 "$FUNCTIONS_SERVER_PID" 2>/dev/null; then
+    if [ $tries -gt "$limit" ] || ! kill -0 "$pid" 2>/dev/null; then
       cat "$logfile" >&2
-      log "the functions server did not start"
+      log "$name did not start"
       return 1
     fi
     sleep 0.1
@@ -267,16 +273,7 @@ start_s3_server() {
   log "starting the S3-protocol server on http://127.0.0.1:$port"
   node "$PROJECT_ROOT/scripts/s3_server.mjs" --port "$port" --directory "$dir" >"$logfile" 2>&1 &
   S3_SERVER_PID=$!
-  local tries=0
-  until grep -q '"message":"ready"' "$logfile" 2>/dev/null; do
-    tries=$((tries + 1))
-    if [ $tries -gt 300 ] || ! kill -0 "$S3_SERVER_PID" 2>/dev/null; then
-      cat "$logfile" >&2
-      log "the S3-protocol server did not start"
-      return 1
-    fi
-    sleep 0.1
-  done
+  wait_for_ready "$S3_SERVER_PID" "$logfile" "the S3-protocol server" 300
   export EXPORTS_S3_ENDPOINT="http://127.0.0.1:$port"
   export EXPORTS_S3_REGION="us-east-1"
   export EXPORTS_S3_BUCKET="exports"

@@ -132,9 +132,9 @@ progress(`  upload ${(uploadMs / 1000).toFixed(2)} s, plain multipart ${(plainMs
 // benchmark signs one as the API would present it.
 const signingKey = parseSigningKeys(env("EXPORTS_SIGNING_SECRET"))[0];
 const linkOf = async (exportLogId: string, fileUrl: string) => {
-  const [row] = await sql<{ export_id: string; expires_at: Date }[]>`
+  const [row] = await sql<{ export_id: string; expires_at: string }[]>`
     select export_id, expires_at from public.export_logs where id = ${exportLogId}`;
-  return signedFileUrl(fileUrl, row.export_id, row.expires_at.toISOString(), signingKey);
+  return signedFileUrl(fileUrl, row.export_id, String(row.expires_at), signingKey);
 };
 const largeLink = await linkOf(large.log.id, largeUrl);
 

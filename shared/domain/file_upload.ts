@@ -57,12 +57,21 @@ export async function uploadExport(sql: Sql, store: ObjectStore, claim: Claim): 
       }
     }
     const parts = [...state.parts];
-    const partCount = Math.max(1, Math.ceil(state.file_size / partBytes));
+    const fileSize = Number(state.file_size);
+    const partCount = Math.max(1, Math.ceil(fileSize / partBytes));
     const chunks = await withService(sql, (tx) => chunkPlaces(tx, claim.exportLogId));
+    const readPart = (partNumber: number) => {
+      const start = (partNumber - 1) * partBytes!;
+      const read = readRange(sql, claim.exportLogId, chunks, start, Math.min(fileSize, start + partBytes!) - 1);
+      read.catch(() => {}); // awaited below, unless the upload stops first
+      return read;
+    };
+    // The next part is read from the database while this one uploads: two parts in memory at
+    // most, and the database and the store work at the same time.
+    let nextPart = parts.length < partCount ? readPart(parts.length + 1) : null;
     for (let partNumber = parts.length + 1; partNumber <= partCount; partNumber++) {
-      const start = (partNumber - 1) * partBytes;
-      const end = Math.min(state.file_size, start + partBytes) - 1;
-      const bytes = await readRange(sql, claim.exportLogId, chunks, start, end);
+      const bytes = await nextPart!;
+      nextPart = partNumber < partCount ? readPart(partNumber + 1) : null;
       const etag = await store.uploadPart(key, uploadId, partNumber, bytes);
       const recorded = sql<{ ok: boolean }[]>`select exports_internal.record_upload_part(${claim.exportLogId}, ${claim.leaseToken},
                              ${partNumber}, ${etag}) as ok`;
