@@ -9,11 +9,10 @@
  * Every step checks the lease in the database: a worker that lost its lease (a DELETE, expiry of
  * the lease, a retry) stops, and what it uploaded is removed through the deletion outbox.
  */
-import type { ObjectStoreSettings } from "../core/env.ts";
-import type { Sql } from "../database/db.ts";
-import { withService } from "../database/db.ts";
+import type { FileStoreSettings } from "../core/env.ts";
+import { type Sql, withService } from "../database/db.ts";
 import { ObjectStore, type UploadedPart } from "../storage/object_store.ts";
-import { chunkPlaces, CONTENT_TYPES, FILE_EXTENSIONS, readSlice, sliceAt } from "./download.ts";
+import { type ChunkPlace, chunkPlaces, CONTENT_TYPES, FILE_EXTENSIONS, readSlice, sliceAt } from "./download.ts";
 import type { ExportFormat } from "./export_config.ts";
 import type { Claim } from "./export_worker.ts";
 
@@ -106,7 +105,7 @@ async function ok(step: PromiseLike<{ ok: boolean }[]>): Promise<boolean> {
 async function readRange(
   sql: Sql,
   exportLogId: string,
-  chunks: Awaited<ReturnType<typeof chunkPlaces>>,
+  chunks: ChunkPlace[],
   start: number,
   end: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
@@ -121,6 +120,6 @@ async function readRange(
 }
 
 /** The store a driver uploads with, or null when finished files stay in Postgres. */
-export function objectStoreOf(settings: { kind: string } | ObjectStoreSettings): ObjectStore | null {
-  return settings.kind === "s3" ? new ObjectStore(settings as ObjectStoreSettings) : null;
+export function objectStoreOf(settings: FileStoreSettings): ObjectStore | null {
+  return settings.kind === "s3" ? new ObjectStore(settings) : null;
 }
