@@ -5,10 +5,10 @@
 import type { ExportDownload, ExportLog, ExportsClient } from "../client/exports_client.ts";
 import { ValidationError } from "../shared/core/errors.ts";
 import { ExportFormatSchema } from "../shared/domain/export_config.ts";
-import { EXPORT_STATUSES, parseListQuery } from "../shared/http/list_query.ts";
+import { EXPORT_STATUSES, parseListQuery, parsePreviewQuery } from "../shared/http/list_query.ts";
 import { type CommandSpec, type OptionSpec, PROGRAM, UsageError, WAIT_OPTION } from "./args.ts";
 import { CREATE_OPTIONS, describeIssues, exportRequestFromFlags } from "./create_flags.ts";
-import { asJson, describeExport, describePage } from "./output.ts";
+import { asJson, describeExport, describePage, describePreview, describeUsage } from "./output.ts";
 import {
   downloadProgressReporter,
   exportProgressReporter,
@@ -55,6 +55,25 @@ export const COMMANDS: Record<string, CommandSpec> = {
       `${PROGRAM} create --format csv --status approved,pending_review --category billing --no-metadata`,
       `${PROGRAM} create --format json --ids 3f6c…,9a01… --approval-history`,
     ],
+  },
+  preview: {
+    summary:
+      "Show what an export would contain, storing nothing: the count, the file's first records, a page of conversations",
+    positionals: [],
+    options: {
+      ...CREATE_OPTIONS,
+      page: { type: "string", value: "N", help: "page of conversations (default 1)" },
+      limit: { type: "string", value: "N", help: "conversations per page, 1–100 (default 25)" },
+    },
+    examples: [
+      `${PROGRAM} preview --format jsonl --template alpaca --tier scenario`,
+      `${PROGRAM} preview --format csv --search refund --json`,
+    ],
+  },
+  usage: {
+    summary: "Show your limits and how much of each is used",
+    positionals: [],
+    options: {},
   },
   status: {
     summary: "Show one export; with --wait, follow it until it finishes",
@@ -112,6 +131,25 @@ export const HANDLERS: Record<string, (ctx: CommandContext) => Promise<number>> 
     return await conclude(ctx, log);
   },
 
+  async preview(ctx) {
+    const request = exportRequestFromFlags(ctx.values);
+    const params = new URLSearchParams();
+    for (const name of ["page", "limit"]) {
+      const value = ctx.values[name];
+      if (typeof value === "string") params.set(name, value);
+    }
+    const query = parseFlags(() => parsePreviewQuery(params), "preview");
+    const preview = await ctx.client.previewExport(request, { ...query, signal: ctx.signal });
+    ctx.print(ctx.values.json ? asJson(preview) : describePreview(preview));
+    return 0;
+  },
+
+  async usage(ctx) {
+    const usage = await ctx.client.getUsage({ signal: ctx.signal });
+    ctx.print(ctx.values.json ? asJson(usage) : describeUsage(usage));
+    return 0;
+  },
+
   async status(ctx) {
     const [exportId] = ctx.positionals;
     const log = ctx.values.wait
@@ -127,16 +165,8 @@ export const HANDLERS: Record<string, (ctx: CommandContext) => Promise<number>> 
       const value = ctx.values[name];
       if (typeof value === "string") params.set(name, value);
     }
-    let query;
-    try {
-      query = parseListQuery(params);
-    } catch (error) {
-      if (error instanceof ValidationError) {
-        throw new UsageError(describeIssues(error.issues), "list");
-      }
-      throw error;
-    }
-    const page = await ctx.client.listExports(query);
+    const query = parseFlags(() => parseListQuery(params), "list");
+    const page = await ctx.client.listExports(query, { signal: ctx.signal });
     ctx.print(ctx.values.json ? asJson(page) : describePage(page));
     return 0;
   },
@@ -162,6 +192,18 @@ export const HANDLERS: Record<string, (ctx: CommandContext) => Promise<number>> 
     return await conclude(ctx, await ctx.client.retryExport(exportId));
   },
 };
+
+/** Runs a parser of flags; what it refuses becomes a usage error of the command. */
+function parseFlags<T>(parse: () => T, command: string): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      throw new UsageError(describeIssues(error.issues), command);
+    }
+    throw error;
+  }
+}
 
 /** After create or retry: follow the export if asked, save its file, print the outcome. */
 async function conclude(ctx: CommandContext, log: ExportLog): Promise<number> {

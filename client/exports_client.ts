@@ -25,6 +25,11 @@ import type {
   ExportFormat,
   ExportRequest,
 } from "../shared/domain/export_config.ts";
+import type {
+  ExportPreview,
+  ExportUsage,
+  PreviewConversation,
+} from "../shared/domain/export_preview.ts";
 import type { ExportStatus, ListQuery } from "../shared/http/list_query.ts";
 import {
   errorFromResponse,
@@ -41,10 +46,13 @@ export type {
   ExportFormat,
   ExportLog,
   ExportPage,
+  ExportPreview,
   ExportRequest,
   ExportStatus,
+  ExportUsage,
   ListedExportConfig,
   ListedExportLog,
+  PreviewConversation,
 };
 
 /** The `GET /exports` query: every field optional; `from` (inclusive) and `to` (exclusive) bound `timestamp`. */
@@ -75,6 +83,21 @@ export interface GetExportOptions {
   wait?: number;
   signal?: AbortSignal;
 }
+
+/** Options of previewExport: which page of the matching conversations to return. */
+export interface PreviewExportOptions {
+  page?: number;
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A conditional read (`If-None-Match`): the value and its ETag when it changed since the ETag
+ * given, else only `notModified` (the API answered 304, with no body).
+ */
+export type Conditional<T> =
+  | { notModified: false; value: T; etag: string | null }
+  | { notModified: true; etag: string };
 
 /** Options of waitForExport. */
 export interface WaitForExportOptions {
@@ -148,15 +171,62 @@ export class ExportsClient {
     });
   }
 
+  /**
+   * One export, unless it is unchanged since `etag` (a 304): what a page that polls sends, so an
+   * export that did not move costs a small answer.
+   */
+  async getExportIfChanged(
+    exportId: string,
+    etag: string | null,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Conditional<ExportLog>> {
+    return await this.#invokeConditional<ExportLog>(
+      `/${encodeURIComponent(exportId)}`,
+      etag,
+      options,
+    );
+  }
+
   /** A page of the caller's exports (`GET /exports`), newest first. */
-  async listExports(query: ListExportsQuery = {}): Promise<ExportPage> {
-    const params = new URLSearchParams();
-    for (const [name, value] of Object.entries(query)) {
-      if (value === undefined) continue;
-      params.set(name, value instanceof Date ? value.toISOString() : String(value));
-    }
-    const search = params.size > 0 ? `?${params}` : "";
-    return await this.#invoke<ExportPage>(search, { method: "GET" });
+  async listExports(
+    query: ListExportsQuery = {},
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ExportPage> {
+    return await this.#invoke<ExportPage>(searchOf(query), {
+      method: "GET",
+      signal: options.signal,
+    });
+  }
+
+  /** A page of the caller's exports, unless it is unchanged since `etag` (a 304). */
+  async listExportsIfChanged(
+    query: ListExportsQuery,
+    etag: string | null,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Conditional<ExportPage>> {
+    return await this.#invokeConditional<ExportPage>(searchOf(query), etag, options);
+  }
+
+  /**
+   * What an export of `request` would contain (`POST /exports/preview`), storing nothing: how
+   * many conversations match now, one page of them, and the file's first records exactly as the
+   * file would hold them.
+   */
+  async previewExport(
+    request: ExportRequest,
+    options: PreviewExportOptions = {},
+  ): Promise<ExportPreview> {
+    const search = searchOf({ page: options.page, limit: options.limit });
+    return await this.#invoke<ExportPreview>(`/preview${search}`, {
+      method: "POST",
+      body: request,
+      signal: options.signal,
+    });
+  }
+
+  /** The caller's limits and how much of each is used (`GET /exports/usage`). */
+  async getUsage(options: { signal?: AbortSignal } = {}): Promise<ExportUsage> {
+    return await this.#invoke<ExportUsage>("/usage", { method: "GET", signal: options.signal });
   }
 
   /**
@@ -235,6 +305,25 @@ export class ExportsClient {
     });
   }
 
+  /** A GET with `If-None-Match`: a 304 is an answer here, not an error. */
+  async #invokeConditional<T>(
+    path: string,
+    etag: string | null,
+    options: { signal?: AbortSignal },
+  ): Promise<Conditional<T>> {
+    try {
+      const { data, response } = await this.#invokeWithResponse<T>(path, {
+        method: "GET",
+        headers: etag === null ? {} : { "If-None-Match": etag },
+        signal: options.signal,
+      });
+      return { notModified: false, value: data, etag: response?.headers.get("etag") ?? null };
+    } catch (error) {
+      if (etag !== null && error instanceof NotModified) return { notModified: true, etag };
+      throw error;
+    }
+  }
+
   /** Calls the function at `path` (after its name) and returns the JSON body, or throws a typed error. */
   async #invoke<T>(
     path: string,
@@ -245,19 +334,45 @@ export class ExportsClient {
       signal?: AbortSignal;
     },
   ): Promise<T> {
-    const { data, error } = await this.#supabase.functions.invoke(`${this.#functionName}${path}`, {
-      method: init.method,
-      body: init.body,
-      headers: init.headers,
-      signal: init.signal,
-    });
-    if (error === null) return data as T;
+    return (await this.#invokeWithResponse<T>(path, init)).data;
+  }
+
+  async #invokeWithResponse<T>(
+    path: string,
+    init: {
+      method: "GET" | "POST" | "DELETE";
+      body?: ExportRequest;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    },
+  ): Promise<{ data: T; response?: Response }> {
+    const { data, error, response } = await this.#supabase.functions.invoke(
+      `${this.#functionName}${path}`,
+      { method: init.method, body: init.body, headers: init.headers, signal: init.signal },
+    );
+    if (error === null) return { data: data as T, response };
     if (init.signal?.aborted) throw init.signal.reason;
+    if (error?.context instanceof Response && error.context.status === 304) {
+      throw new NotModified();
+    }
     if (error?.context instanceof Response) throw await errorFromResponse(error.context);
     throw new ExportsConnectionError("Could not reach the exports API", {
       cause: error?.context ?? error,
     });
   }
+}
+
+/** Raised inside the client for a 304, which the conditional reads turn into an answer. */
+class NotModified extends Error {}
+
+/** `?name=value&…` of the defined values (dates as ISO strings), or "" when there are none. */
+function searchOf(query: Record<string, string | number | Date | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    params.set(name, value instanceof Date ? value.toISOString() : String(value));
+  }
+  return params.size > 0 ? `?${params}` : "";
 }
 
 function preferWait(seconds: number | undefined): Record<string, string> {

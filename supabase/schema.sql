@@ -710,6 +710,44 @@ $$;
 
 ALTER FUNCTION exports_internal.object_deletion_failed(p_id bigint, p_error text) OWNER TO postgres;
 
+CREATE FUNCTION exports_internal.preview_sample(p_user_id uuid, p_config jsonb, p_member_ids uuid[], p_conversation_count integer, p_max_bytes integer) RETURNS TABLE(text text, records integer, skipped integer)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  transient_log_id uuid;
+  piece record;
+  sample text := '';
+  sample_records integer := 0;
+  sample_skipped integer := 0;
+begin
+  begin
+    insert into public.export_logs (user_id, format, config, conversation_count)
+    values (p_user_id, p_config ->> 'format', p_config, p_conversation_count)
+    returning id into transient_log_id;
+    insert into exports_internal.export_members (export_log_id, position, conversation_id)
+    select transient_log_id, m.position, m.conversation_id
+      from unnest(p_member_ids) with ordinality as m(conversation_id, position);
+
+    sample := exports_internal.render_header(transient_log_id, p_conversation_count, now());
+    for member_position in 1 .. coalesce(cardinality(p_member_ids), 0) loop
+      select * into piece from exports_internal.render_batch(
+        transient_log_id, member_position, member_position, sample_records);
+      exit when octet_length(sample) + octet_length(piece.body) > p_max_bytes;
+      sample := sample || piece.body;
+      sample_records := sample_records + piece.rendered;
+      sample_skipped := sample_skipped + piece.skipped;
+    end loop;
+    raise exception 'preview rendered' using errcode = 'EXPRV';
+  exception when sqlstate 'EXPRV' then
+    null; -- the transient export row and its members are gone; the text stays
+  end;
+  return query select sample, sample_records, sample_skipped;
+end
+$$;
+
+ALTER FUNCTION exports_internal.preview_sample(p_user_id uuid, p_config jsonb, p_member_ids uuid[], p_conversation_count integer, p_max_bytes integer) OWNER TO postgres;
+
 CREATE PROCEDURE exports_internal.process_exports(IN p_time_budget interval DEFAULT '00:00:50'::interval)
     LANGUAGE plpgsql
     AS $$
@@ -1328,6 +1366,25 @@ $$;
 
 ALTER FUNCTION exports_internal.upload_state(p_export_log_id uuid, p_lease_token uuid) OWNER TO postgres;
 
+CREATE FUNCTION exports_internal.user_usage(p_user_id uuid) RETURNS TABLE(active integer, daily integer, oldest_daily_request_at timestamp with time zone, stored_bytes bigint, first_expiry_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select
+    (select count(*)::integer from public.export_logs
+      where user_id = p_user_id and status in ('queued', 'processing')),
+    (select count(*)::integer from exports_internal.export_requests
+      where user_id = p_user_id and requested_at > now() - interval '24 hours'),
+    (select min(requested_at) from exports_internal.export_requests
+      where user_id = p_user_id and requested_at > now() - interval '24 hours'),
+    (select coalesce(sum(file_size), 0)::bigint from public.export_logs
+      where user_id = p_user_id and status = 'completed'),
+    (select min(expires_at) from public.export_logs
+      where user_id = p_user_id and status = 'completed')
+$$;
+
+ALTER FUNCTION exports_internal.user_usage(p_user_id uuid) OWNER TO postgres;
+
 CREATE FUNCTION public.mark_expired_exports() RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -1785,6 +1842,9 @@ REVOKE ALL ON FUNCTION exports_internal.object_deleted(p_id bigint) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION exports_internal.object_deletion_failed(p_id bigint, p_error text) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION exports_internal.preview_sample(p_user_id uuid, p_config jsonb, p_member_ids uuid[], p_conversation_count integer, p_max_bytes integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION exports_internal.preview_sample(p_user_id uuid, p_config jsonb, p_member_ids uuid[], p_conversation_count integer, p_max_bytes integer) TO service_role;
+
 REVOKE ALL ON PROCEDURE exports_internal.process_exports(IN p_time_budget interval) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION exports_internal.purge_cron_history() FROM PUBLIC;
@@ -1835,6 +1895,9 @@ REVOKE ALL ON FUNCTION exports_internal.touch_conversations_of_turns() FROM PUBL
 REVOKE ALL ON FUNCTION exports_internal.upload_failed(p_export_log_id uuid, p_lease_token uuid, p_error text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION exports_internal.upload_state(p_export_log_id uuid, p_lease_token uuid) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION exports_internal.user_usage(p_user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION exports_internal.user_usage(p_user_id uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION public.mark_expired_exports() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.mark_expired_exports() TO service_role;

@@ -204,3 +204,36 @@ dbTest("export exits 1 when the export fails, saves nothing and says how to retr
   assert.match(status.stdout, /^status +failed$/m);
   await Deno.remove(dir, { recursive: true });
 });
+
+dbTest(
+  "export preview and usage: what an export would hold and the limits, as text and as --json",
+  async () => {
+    const { userId, token } = await userWithConversations(3);
+    await createConversation(userId, { title: "Refund please", status: "approved" });
+    const asJson = await cli(
+      ["preview", "--format", "jsonl", "--search", "refund", "--json"],
+      token,
+    );
+    assert.equal(asJson.code, 0, asJson.stderr);
+    const preview = JSON.parse(asJson.stdout);
+    assert.equal(preview.conversation_count, 1);
+    assert.equal(preview.conversations[0].title, "Refund please");
+    assert.equal(preview.sample.records, 1);
+
+    const asText = await cli(["preview", "--format", "csv", "--limit", "2"], token);
+    assert.equal(asText.code, 0, asText.stderr);
+    assert.match(asText.stdout, /^4 conversations match$/m);
+    assert.match(asText.stdout, /^The file begins \(3 conversations\):$/m);
+    assert.match(asText.stdout, /^Page 1 of 2$/m);
+    const badPage = await cli(["preview", "--format", "csv", "--page", "0"], token);
+    assert.equal(badPage.code, 2);
+    assert.match(badPage.stderr, /page/);
+
+    const usage = await cli(["usage", "--json"], token);
+    assert.equal(usage.code, 0, usage.stderr);
+    assert.equal(JSON.parse(usage.stdout).active.used, 0);
+    const usageText = await cli(["usage"], token);
+    assert.match(usageText.stdout, /^active +0 \/ \d+ exports queued or processing$/m);
+    assert.match(usageText.stdout, /^daily +0 \/ \d+ requested in the last 24 h$/m);
+  },
+);

@@ -25,7 +25,6 @@ import {
 } from "./support/database.ts";
 import { wrapRendering } from "./support/render_wrapper.ts";
 
-
 async function clientWithConversations(
   count: number,
 ): Promise<{ userId: string; exports: ExportsClient }> {
@@ -181,6 +180,38 @@ pausedTest(
     await assert.rejects(
       clientWithToken("not-a-jwt", "http://127.0.0.1:9").listExports(),
       ExportsConnectionError,
+    );
+  },
+);
+
+pausedTest(
+  "the typed client: previewExport, getUsage, and conditional reads that turn a 304 into notModified",
+  async () => {
+    const userId = await createUser();
+    await createConversation(userId, { title: "One" });
+    const exports = new ExportsClient(await supabaseAs(userId));
+    const preview = await exports.previewExport({ format: "markdown" }, { limit: 1 });
+    assert.equal(preview.conversation_count, 1);
+    assert.equal(preview.conversations[0].title, "One");
+    assert.match(preview.sample.text, /^# Training conversations export/);
+    assert.equal((await exports.getUsage()).active.used, 0);
+
+    const first = await exports.listExportsIfChanged({}, null);
+    assert.equal(first.notModified, false);
+    assert.ok(first.etag);
+    const unchanged = await exports.listExportsIfChanged({}, first.etag);
+    assert.deepEqual(unchanged, { notModified: true, etag: first.etag });
+    const created = await exports.createExport({ format: "json" });
+    const changed = await exports.listExportsIfChanged({}, first.etag);
+    assert.equal(changed.notModified, false);
+    if (!changed.notModified) assert.equal(changed.value.logs[0].export_id, created.export_id);
+
+    const one = await exports.getExportIfChanged(created.export_id, null);
+    assert.equal(one.notModified, false);
+    assert.equal((await exports.getExportIfChanged(created.export_id, one.etag)).notModified, true);
+    await assert.rejects(
+      exports.getExportIfChanged(crypto.randomUUID(), one.etag),
+      (error: { status?: number }) => error.status === 404,
     );
   },
 );

@@ -55,7 +55,13 @@ const OBJECT_STORE_ONLY = new Set(["downloadExport 302"]);
 // field the server sends that the document does not name fails.
 
 const SCHEMAS_ID = "openapi.json";
-const ajv = new Ajv2020({ allErrors: true, strictSchema: true, strictTypes: false, strictTuples: false, strictRequired: false });
+const ajv = new Ajv2020({
+  allErrors: true,
+  strictSchema: true,
+  strictTypes: false,
+  strictTuples: false,
+  strictRequired: false,
+});
 // A CommonJS module whose exports object is also its default: the plugin is at .default.
 formatsPlugin.default(ajv);
 // OpenAPI's format for a file body: any bytes; the body is not validated as JSON at all.
@@ -70,7 +76,9 @@ function closedSchema(node: Json): Json {
     copy[key] = key === "$ref" && typeof value === "string"
       ? value.replace("#/components/schemas/", `${SCHEMAS_ID}#/$defs/`)
       : key === "properties" || key === "$defs"
-      ? Object.fromEntries(Object.entries(value as Json).map(([name, schema]) => [name, closedSchema(schema)]))
+      ? Object.fromEntries(
+        Object.entries(value as Json).map(([name, schema]) => [name, closedSchema(schema)]),
+      )
       : closedSchema(value);
   }
   if (copy.properties) copy.additionalProperties = false;
@@ -107,7 +115,9 @@ function schemaErrors(schema: Json, value: unknown): string[] {
     compiled.set(schema, validate);
   }
   if (validate(value)) return [];
-  return (validate.errors ?? []).map((e: ErrorObject) => `$${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+  return (validate.errors ?? []).map((e: ErrorObject) =>
+    `$${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`
+  );
 }
 
 function assertValid(schema: Json, value: unknown, what: string): void {
@@ -366,7 +376,14 @@ Deno.test("the routes the Hono apps register are exactly the documented operatio
 Deno.test("every (status, code) the code can answer with is documented, and every documented one exists", async () => {
   const sources: string[] = [];
   for (
-    const folder of ["shared/core", "shared/database", "shared/domain", "shared/http", "functions/exports", "functions/export-worker"]
+    const folder of [
+      "shared/core",
+      "shared/database",
+      "shared/domain",
+      "shared/http",
+      "functions/exports",
+      "functions/export-worker",
+    ]
   ) {
     for (const entry of Deno.readDirSync(new URL(`../${folder}/`, import.meta.url))) {
       if (entry.isFile && entry.name.endsWith(".ts")) {
@@ -408,11 +425,10 @@ Deno.test("every (status, code) the code can answer with is documented, and ever
 Deno.test("the documented list parameters are exactly what parseListQuery accepts, with its defaults and bounds", () => {
   const parameters: Json[] = operationFor("/exports", "get").spec.parameters.map((p: Json) =>
     deref(committed, p)
-  );
+  ).filter((parameter: Json) => parameter.in === "query");
   const valid: Record<string, string[]> = {};
   const invalid: Record<string, string[]> = {};
   for (const parameter of parameters) {
-    assert.equal(parameter.in, "query");
     const schema = deref(committed, parameter.schema);
     if (schema.enum) {
       valid[parameter.name] = schema.enum;
@@ -569,6 +585,62 @@ dbTest(
       );
       checkAnswer(list, await call(exportsUrl(""), {}), 401, "no token");
       checkAnswer(list, await call(exportsUrl(""), { headers: anon }), 403, "anon role");
+      const listTag = (await call(exportsUrl(""), { headers: auth })).headers.get("etag") ?? "";
+      checkAnswer(
+        list,
+        await call(exportsUrl(""), { headers: { ...auth, "If-None-Match": listTag } }),
+        304,
+        "If-None-Match, nothing changed",
+      );
+
+      // --- POST /exports/preview ---------------------------------------------------------------
+      const preview = operationFor("/exports/preview", "post");
+      const postPreview = (body: unknown, headers: Record<string, string> = auth, query = "") =>
+        call(exportsUrl(`/preview${query}`), {
+          method: "POST",
+          headers: { ...json, ...headers },
+          body: JSON.stringify(body),
+        });
+      const previewed = checkAnswer(
+        preview,
+        await postPreview(EXAMPLES.REQUEST_EXAMPLES.filtered, auth, "?page=1&limit=2"),
+        200,
+        "filtered example, every documented parameter",
+      );
+      assert.equal(previewed.conversations.length, 2);
+      checkAnswer(preview, await postPreview({ format: "xml" }), 400, "unknown format");
+      checkAnswer(
+        preview,
+        await postPreview({ format: "json" }, auth, "?foo=1"),
+        400,
+        "undocumented parameter",
+      );
+      checkAnswer(preview, await postPreview({ format: "json" }, {}), 401, "no token");
+      checkAnswer(preview, await postPreview({ format: "json" }, anon), 403, "anon role");
+      checkAnswer(
+        preview,
+        await postPreview({ format: "json", padding: "x".repeat(2 * 1024 * 1024) }),
+        413,
+        "2 MiB body",
+      );
+
+      // --- GET /exports/usage ------------------------------------------------------------------
+      const usage = operationFor("/exports/usage", "get");
+      const used = checkAnswer(
+        usage,
+        await call(exportsUrl("/usage"), { headers: auth }),
+        200,
+        "the caller's usage",
+      );
+      assert.ok(used.active.used >= 1, "the exports queued above are active");
+      checkAnswer(
+        usage,
+        await call(exportsUrl("/usage?x=1"), { headers: auth }),
+        400,
+        "undocumented parameter",
+      );
+      checkAnswer(usage, await call(exportsUrl("/usage"), {}), 401, "no token");
+      checkAnswer(usage, await call(exportsUrl("/usage"), { headers: anon }), 403, "anon role");
 
       // --- GET /exports/{export_id} ------------------------------------------------------------
       const get = operationFor("/exports/{export_id}", "get");
@@ -588,6 +660,16 @@ dbTest(
         await call(exportsUrl("/not-a-uuid"), { headers: auth }),
         400,
         "malformed id",
+      );
+      const oneTag = (await call(exportsUrl(`/${queued.export_id}`), { headers: auth })).headers
+        .get("etag") ?? "";
+      checkAnswer(
+        get,
+        await call(exportsUrl(`/${queued.export_id}`), {
+          headers: { ...auth, "If-None-Match": oneTag },
+        }),
+        304,
+        "If-None-Match, nothing changed",
       );
       checkAnswer(get, await call(exportsUrl(`/${queued.export_id}`)), 401, "no token");
       checkAnswer(
@@ -655,6 +737,11 @@ dbTest(
       );
       assert.equal(ran.completed, 0, "processing is paused");
       checkAnswer(worker, await runWorker({}), 401, "no token");
+      const workerWithQuery = await call(url("/export-worker?x=1"), {
+        method: "POST",
+        headers: { Authorization: `Bearer ${serviceToken}` },
+      });
+      checkAnswer(worker, workerWithQuery, 400, "undocumented parameter");
       checkAnswer(worker, await runWorker(auth), 403, "a user's token");
     } finally {
       for (const restore of restoreLimits.reverse()) await restore();
@@ -763,7 +850,9 @@ dbTest(
     for (const op of operations()) {
       for (const status of Object.keys(op.spec.responses)) {
         const answer = `${op.spec.operationId} ${status}`;
-        if (!NOT_PRODUCIBLE.has(status) && !OBJECT_STORE_ONLY.has(answer) && !observed.has(answer)) {
+        if (
+          !NOT_PRODUCIBLE.has(status) && !OBJECT_STORE_ONLY.has(answer) && !observed.has(answer)
+        ) {
           notProduced.push(answer);
         }
       }

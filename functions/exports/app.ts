@@ -41,6 +41,7 @@ import { objectStoreOf } from "../../shared/domain/file_upload.ts";
 import type { ObjectStore } from "../../shared/storage/object_store.ts";
 import { createTokenVerifier, type TokenVerifier } from "../../shared/http/auth.ts";
 import { signedFileUrl, verifyDownloadToken } from "../../shared/http/download_token.ts";
+import { etagOf, ifNoneMatchMatches } from "../../shared/http/conditional.ts";
 import { errorBody, errorHeaders } from "../../shared/http/error_response.ts";
 import {
   CORS_ALLOWED_HEADERS,
@@ -110,6 +111,15 @@ export function createExportsApp(options: ExportsAppOptions): Hono<RouteEnv> {
     };
   }
 
+  /** The ETag of a read: its rows' version, the request, and what present() adds to rows. */
+  function conditionalEtag(version: string, request: string): string {
+    return etagOf([version, request, env.publicBaseUrl, env.signingKeys[0].version]);
+  }
+
+  function notModified(c: Context<RouteEnv>, etag: string): Response {
+    return c.body(null, 304, { ETag: etag });
+  }
+
   const store = objectStoreOf(env.fileStore);
   const background = backgroundProcessor(sql, store, options.processInBackground ?? true);
 
@@ -149,19 +159,53 @@ export function createExportsApp(options: ExportsAppOptions): Hono<RouteEnv> {
     },
 
     async listExports(c, { query }) {
-      const { logs, total } = await c.get("service").listExportLogs(
-        c.get("claims").sub,
-        { format: query.format, status: query.status, dateFrom: query.from, dateTo: query.to },
-        { page: query.page, limit: query.limit },
+      const service = c.get("service");
+      const filters = {
+        format: query.format,
+        status: query.status,
+        dateFrom: query.from,
+        dateTo: query.to,
+      };
+      // The ETag is taken before the page is read (see conditional.ts).
+      const etag = conditionalEtag(
+        await service.exportListVersion(filters),
+        `list?${JSON.stringify(query)}`,
       );
+      if (ifNoneMatchMatches(c.req.header("if-none-match"), etag)) return notModified(c, etag);
+      const { logs, total } = await service.listExportLogs(c.get("claims").sub, filters, {
+        page: query.page,
+        limit: query.limit,
+      });
+      c.header("ETag", etag);
       return c.json({ logs: logs.map(present), total, page: query.page, limit: query.limit });
     },
 
     async getExport(c, { exportId }) {
       const service = c.get("service");
+      const wait = parseWaitPreference(c.req.header("prefer"));
+      if (wait !== null) {
+        const log = await service.getExportLog(exportId);
+        if (!log) throw new ExportNotFoundError();
+        c.header("Preference-Applied", `wait=${wait}`);
+        await waitWhileRunning(log, wait, (id) => service.getExportLog(id), c.req.raw.signal);
+      }
+      // The ETag is taken before the export is read (see conditional.ts).
+      const version = await service.exportVersion(exportId);
+      if (version === null) throw new ExportNotFoundError();
+      const etag = conditionalEtag(version, `export/${exportId}`);
+      if (ifNoneMatchMatches(c.req.header("if-none-match"), etag)) return notModified(c, etag);
       const log = await service.getExportLog(exportId);
       if (!log) throw new ExportNotFoundError();
-      return await respondWithExport(c, service, log, 200);
+      c.header("ETag", etag);
+      return c.json(present(log), 200);
+    },
+
+    async previewExport(c, { body: request, query }) {
+      return c.json(await c.get("service").previewExport(request, query));
+    },
+
+    async getUsage(c) {
+      return c.json(await c.get("service").getUsage());
     },
 
     async deleteExport(c, { exportId }) {
@@ -239,10 +283,14 @@ export function createExportsApp(options: ExportsAppOptions): Hono<RouteEnv> {
    * bytes, ranges included, so none pass through this function.
    */
   async function redirectToObject(c: Context<RouteEnv>, file: StoredFile): Promise<Response> {
-    if (!store || !file.objectKey) throw new ServiceUnavailableError(new Error("No object store for an s3 file"));
+    if (!store || !file.objectKey) {
+      throw new ServiceUnavailableError(new Error("No object store for an s3 file"));
+    }
     const url = await store.presignGet(file.objectKey, {
       contentType: CONTENT_TYPES[file.format],
-      contentDisposition: `attachment; filename="export-${file.exportId}.${FILE_EXTENSIONS[file.format]}"`,
+      contentDisposition: `attachment; filename="export-${file.exportId}.${
+        FILE_EXTENSIONS[file.format]
+      }"`,
     });
     return c.body(null, 302, {
       "Location": url,

@@ -48,6 +48,11 @@ import {
   ListedExportLogSchema,
 } from "../../shared/domain/export_log.ts";
 import {
+  ExportPreviewSchema,
+  ExportUsageSchema,
+  PreviewConversationSchema,
+} from "../../shared/domain/export_preview.ts";
+import {
   CORS_ALLOWED_HEADERS,
   CORS_ALLOWED_METHODS,
   IDEMPOTENCY_KEY_PATTERN,
@@ -72,6 +77,9 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   ExportLog: ExportLogSchema,
   ExportLogListed: ListedExportLogSchema,
   ExportList: ExportPageSchema,
+  ExportPreview: ExportPreviewSchema,
+  PreviewConversation: PreviewConversationSchema,
+  ExportUsage: ExportUsageSchema,
   WorkerResult: WorkerResultSchema,
 };
 
@@ -307,6 +315,14 @@ export function components(): Json {
           "One range, `bytes=a-b`, `bytes=a-` or `bytes=-n` → 206; outside the file → 416",
         schema: { type: "string", pattern: "^bytes=\\d*-\\d*$" },
       },
+      "If-None-Match": {
+        name: "If-None-Match",
+        in: "header",
+        required: false,
+        description:
+          "The ETag of an earlier answer: 304 with no body while nothing it shows has changed (what a page that polls sends)",
+        schema: { type: "string" },
+      },
       "If-Range": {
         name: "If-Range",
         in: "header",
@@ -365,7 +381,8 @@ export function components(): Json {
         schema: { type: "integer", minimum: 0 },
       },
       ETag: {
-        description: "Strong ETag of the file",
+        description:
+          "Strong ETag: of the file (downloads), or of the answer (GET of exports; send it back in If-None-Match)",
         required: true,
         schema: { type: "string", pattern: '^"[^"]+"$' },
       },

@@ -80,8 +80,48 @@ const LIST_EXAMPLE = {
   limit: DEFAULT_LIMIT,
 };
 
+const PREVIEW_EXAMPLE = {
+  conversation_count: 142,
+  max_conversations: 100000,
+  sample: {
+    text:
+      '{"messages":[{"role":"user","content":"My order arrived damaged."},{"role":"assistant","content":"I am sorry to hear that. Could you send a photo?"}]}\n',
+    records: 1,
+    skipped: 0,
+  },
+  conversations: [{
+    id: "0b7e2f4a-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
+    title: "Damaged delivery",
+    tier: "scenario",
+    status: "approved",
+    quality_score: 8.5,
+    turn_count: 2,
+    category: ["support"],
+    created_at: "2026-11-20T09:12:44.512000Z",
+    updated_at: "2026-11-21T16:03:10.004000Z",
+  }],
+  page: 1,
+  limit: 1,
+};
+
+const USAGE_EXAMPLE = {
+  active: { used: 2, limit: 5 },
+  daily: { used: 50, limit: 50, next_slot_at: "2026-12-05T09:14:03.120000Z" },
+  bytes: { used: 1288490188, limit: 2147483648 },
+  downloads: { limit: 4 },
+  max_conversations: 100000,
+  retention_seconds: 604800,
+};
+
 /** Examples by name: request bodies, then responses; the test checks them all. */
-export const EXAMPLES = { REQUEST_EXAMPLES, QUEUED_EXAMPLE, COMPLETED_EXAMPLE, LIST_EXAMPLE };
+export const EXAMPLES = {
+  REQUEST_EXAMPLES,
+  QUEUED_EXAMPLE,
+  COMPLETED_EXAMPLE,
+  LIST_EXAMPLE,
+  PREVIEW_EXAMPLE,
+  USAGE_EXAMPLE,
+};
 
 /** The response examples route definitions name. */
 export const RESPONSE_EXAMPLES = {
@@ -89,4 +129,6 @@ export const RESPONSE_EXAMPLES = {
   completed: COMPLETED_EXAMPLE,
   page: LIST_EXAMPLE,
   done: { completed: 3, duration_ms: 1840 },
+  preview: PREVIEW_EXAMPLE,
+  usage: USAGE_EXAMPLE,
 };

@@ -1,7 +1,7 @@
 /**
  * The `paths` of docs/openapi.json, generated from the route definitions the functions serve
  * (shared/http/routes.ts). The responses a definition leaves out are derived here by the same
- * rules serveRoute follows (see routes.ts): 400 for a route with input, 404 for one with an
+ * rules serveRoute follows (see routes.ts): 400 for every route, 404 for one with an
  * `export_id`, 413 for one with a body, 401/403/500/503 for a user's route.
  */
 import type { z } from "zod";
@@ -11,7 +11,6 @@ import {
   type RouteDefinition,
   type Security,
   type SuccessResponse,
-  takesInput,
 } from "../../shared/http/routes.ts";
 import {
   errorResponse,
@@ -80,7 +79,10 @@ function responses(route: RouteDefinition): Json {
       ? success(response)
       : errorResponse(Number(status), response.description, (response as ErrorResponse).codes);
   }
-  if (takesInput(route)) all[400] = ref("responses", "InvalidRequest");
+  // Every route refuses query parameters it does not take.
+  all[400] = route.function === "exports"
+    ? ref("responses", "InvalidRequest")
+    : errorResponse(400, "An unknown query parameter");
   if (route.exportId) all[404] = ref("responses", "NotFound");
   if (route.body) {
     all[413] = errorResponse(413, `The body is larger than ${route.body.maxBytes} bytes`);

@@ -18,9 +18,9 @@ import {
   ExportNotFoundError,
   ExportPermissionError,
   ExportStateError,
-  NotRetryableError,
   IdempotencyKeyReusedError,
   NoConversationsError,
+  NotRetryableError,
   TooManyConversationsError,
   TooManyExportsError,
   ValidationError,
@@ -29,6 +29,13 @@ import { membershipCondition } from "./membership_query.ts";
 import { isUuid } from "../core/uuid.ts";
 import type { ExportConfig, ExportFormat } from "./export_config.ts";
 import type { ExportLog, ListedExportLog } from "./export_log.ts";
+import {
+  type ExportPreview,
+  type ExportUsage,
+  type PreviewConversation,
+  SAMPLE_MAX_BYTES,
+  SAMPLE_MAX_RECORDS,
+} from "./export_preview.ts";
 import { DEFAULT_LIMIT, EXPORT_STATUSES, type ExportStatus, MAX_LIMIT } from "./listing.ts";
 
 export { EXPORT_STATUSES, type ExportStatus } from "./listing.ts";
@@ -130,6 +137,7 @@ export interface DatabaseSettings {
   max_daily_exports: number;
   max_conversations_per_export: number;
   max_stored_bytes: number;
+  max_concurrent_downloads: number;
   public_base_url: string;
   retention_seconds: number;
 }
@@ -137,7 +145,7 @@ export interface DatabaseSettings {
 async function readSettings(tx: Tx): Promise<DatabaseSettings> {
   const [settings] = await tx<DatabaseSettings[]>`
     select max_active_exports, max_daily_exports, max_conversations_per_export, max_stored_bytes,
-           public_base_url, extract(epoch from retention)::int as retention_seconds
+           max_concurrent_downloads, public_base_url, extract(epoch from retention)::int as retention_seconds
       from exports_internal.settings`;
   return settings;
 }
@@ -284,12 +292,7 @@ export class ExportService {
       }]);
     }
     return await this.run(async (tx) => {
-      const where = tx`
-        l.user_id = ${userId}
-        ${filters.format ? tx`and l.format = ${filters.format}` : tx``}
-        ${filters.status ? tx`and l.status = ${filters.status}` : tx``}
-        ${filters.dateFrom ? tx`and l."timestamp" >= ${filters.dateFrom}::timestamptz` : tx``}
-        ${filters.dateTo ? tx`and l."timestamp" < ${filters.dateTo}::timestamptz` : tx``}`;
+      const where = listCondition(tx, userId, filters);
       // Sent together: postgres.js pipelines them in one write and one round trip.
       const [[{ total }], rows] = await Promise.all([
         tx<
@@ -408,6 +411,111 @@ export class ExportService {
     });
   }
 
+  /**
+   * What an export of `input` would contain, storing nothing and counting no limit: how many of
+   * the user's conversations match now (as POST /exports would resolve them: as the user, so RLS
+   * decides), one page of them in file order, and the file's first records rendered by the SQL
+   * that renders files (exports_internal.preview_sample). Its cost is bounded whatever the
+   * membership: one count, one page, and at most SAMPLE_MAX_RECORDS conversations rendered.
+   */
+  previewExport(
+    input: CreateExportInput,
+    pagination: { page: number; limit: number },
+  ): Promise<ExportPreview> {
+    const userId = this.userId;
+    const { page, limit } = pagination;
+    return this.run(async (tx) => {
+      const members = tx`
+        from public.conversations c
+       where c.user_id = (select auth.uid()) and ${membershipCondition(tx, input.config)}`;
+      // Sent together: postgres.js pipelines them in one write and one round trip.
+      const [[{ count }], conversations, first] = await Promise.all([
+        tx<{ count: number }[]>`select count(*)::integer as count ${members}`,
+        tx<PreviewConversation[]>`
+          select c.id, c.title, c.tier, c.status, c.quality_score::float8 as quality_score,
+                 c.turn_count, c.category, c.created_at, c.updated_at
+            ${members}
+           order by c.created_at, c.id
+           limit ${limit} offset ${(page - 1) * limit}`,
+        tx<{ id: string }[]>`
+          select c.id ${members} order by c.created_at, c.id limit ${SAMPLE_MAX_RECORDS}`,
+      ]);
+      await tx`reset role`;
+      const configJson = { ...input.config, format: input.format };
+      const [settings, [sample]] = await Promise.all([
+        readSettings(tx),
+        tx<ExportPreview["sample"][]>`
+          select s.text, s.records, s.skipped
+            from exports_internal.preview_sample(
+              ${userId}, ${tx.json(configJson as never)}, ${first.map((c) => c.id)}::uuid[],
+              ${count}, ${SAMPLE_MAX_BYTES}) s`,
+      ]);
+      return {
+        conversation_count: count,
+        max_conversations: settings.max_conversations_per_export,
+        sample,
+        conversations,
+        page,
+        limit,
+      };
+    });
+  }
+
+  /** The user's limits and how much of each is used, read as POST /exports enforces them. */
+  getUsage(): Promise<ExportUsage> {
+    const userId = this.userId;
+    return this.run(async (tx) => {
+      await tx`reset role`;
+      const [settings, usage] = await Promise.all([readSettings(tx), readUsage(tx, userId)]);
+      const atDailyLimit = usage.daily >= settings.max_daily_exports;
+      return {
+        active: { used: usage.active, limit: settings.max_active_exports },
+        daily: {
+          used: usage.daily,
+          limit: settings.max_daily_exports,
+          next_slot_at: atDailyLimit ? usage.daily_slot_frees_at : null,
+        },
+        bytes: { used: usage.stored_bytes, limit: settings.max_stored_bytes },
+        downloads: { limit: settings.max_concurrent_downloads },
+        max_conversations: settings.max_conversations_per_export,
+        retention_seconds: settings.retention_seconds,
+      };
+    });
+  }
+
+  /**
+   * A fingerprint of what a list page of the user shows: it changes whenever any export the
+   * filters cover, or its job's progress, changes (each write makes a new row version, with a new
+   * xmin), or one is added or deleted. One statement as the owner, for the user's own rows only
+   * (the claims are verified), without the transaction a read as the user takes: this is what a
+   * poll that ends in 304 costs.
+   */
+  async exportListVersion(filters: ListFilters): Promise<string> {
+    const { rows, versions } = await this.#versionOf(listCondition(this.sql, this.userId, filters));
+    return `${rows}:${versions}`;
+  }
+
+  /** The same for one export; null when it is not the user's (or does not exist). */
+  async exportVersion(exportId: string): Promise<string | null> {
+    if (!isUuid(exportId)) return null;
+    const { rows, versions } = await this.#versionOf(
+      this.sql`l.user_id = ${this.userId} and l.export_id = ${exportId}` as unknown as Fragment,
+    );
+    return rows === 0 ? null : versions;
+  }
+
+  async #versionOf(condition: Fragment): Promise<{ rows: number; versions: string }> {
+    const [version] = await this.sql<{ rows: number; versions: string }[]>`
+      select count(*)::integer as rows,
+             coalesce(sum(hashtextextended(
+               l.id::text || ':' || l.xmin::text || ':' || coalesce(j.xmin::text, '-'), 0
+             )::numeric), 0)::text as versions
+        from public.export_logs l
+        left join exports_internal.export_jobs j on j.export_log_id = l.id
+       where ${condition}`;
+    return version;
+  }
+
   /** Moves due completed exports to expired (see public.mark_expired_exports()). */
   markExpiredExports(): Promise<number> {
     return this.run(async (tx) => {
@@ -416,6 +524,46 @@ export class ExportService {
       return count;
     });
   }
+}
+
+/** A piece of SQL that goes inside another statement. */
+type Fragment = ReturnType<Tx["unsafe"]>;
+
+/** The rows of `public.export_logs l` a list shows: the user's, narrowed by the filters. */
+function listCondition(sql: Sql | Tx, userId: string, filters: ListFilters): Fragment {
+  return sql`
+    l.user_id = ${userId}
+    ${filters.format ? sql`and l.format = ${filters.format}` : sql``}
+    ${filters.status ? sql`and l.status = ${filters.status}` : sql``}
+    ${filters.dateFrom ? sql`and l."timestamp" >= ${filters.dateFrom}::timestamptz` : sql``}
+    ${
+    filters.dateTo ? sql`and l."timestamp" < ${filters.dateTo}::timestamptz` : sql``
+  }` as unknown as Fragment;
+}
+
+/** The usage the per-user limits are checked against (exports_internal.user_usage). */
+interface UserUsage {
+  active: number;
+  daily: number;
+  /** When the oldest request in the 24 h window leaves it (null when there is none). */
+  daily_slot_frees_at: string | null;
+  stored_bytes: number;
+  first_expiry_at: string | null;
+  /** Seconds until the oldest request leaves the 24 h window (null when there is none). */
+  daily_retry_after: number | null;
+  /** Seconds until the first stored file expires (null when there is none). */
+  bytes_retry_after: number | null;
+}
+
+async function readUsage(tx: Tx, userId: string): Promise<UserUsage> {
+  const [usage] = await tx<UserUsage[]>`
+    select u.active, u.daily, u.oldest_daily_request_at + interval '24 hours' as daily_slot_frees_at,
+           u.stored_bytes, u.first_expiry_at,
+           ceil(extract(epoch from u.oldest_daily_request_at + interval '24 hours' - now()))::integer
+             as daily_retry_after,
+           ceil(extract(epoch from u.first_expiry_at - now()))::integer as bytes_retry_after
+      from exports_internal.user_usage(${userId}) u`;
+  return usage;
 }
 
 /**
@@ -428,25 +576,7 @@ async function enforceUserLimits(
   settings: DatabaseSettings,
   options: { countRequest?: boolean } = {},
 ): Promise<void> {
-  const [usage] = await tx<{
-    active: number;
-    daily: number;
-    daily_retry_after: number | null;
-    stored_bytes: number;
-    bytes_retry_after: number | null;
-  }[]>`
-    select
-      (select count(*)::integer from public.export_logs
-        where user_id = ${userId} and status in ('queued', 'processing')) as active,
-      (select count(*)::integer from exports_internal.export_requests
-        where user_id = ${userId} and requested_at > now() - interval '24 hours') as daily,
-      (select ceil(extract(epoch from min(requested_at) + interval '24 hours' - now()))::integer
-         from exports_internal.export_requests
-        where user_id = ${userId} and requested_at > now() - interval '24 hours') as daily_retry_after,
-      (select coalesce(sum(file_size), 0)::bigint from public.export_logs
-        where user_id = ${userId} and status = 'completed') as stored_bytes,
-      (select ceil(extract(epoch from min(expires_at) - now()))::integer from public.export_logs
-        where user_id = ${userId} and status = 'completed') as bytes_retry_after`;
+  const usage = await readUsage(tx, userId);
   if (usage.active >= settings.max_active_exports) {
     throw TooManyExportsError.active(usage.active, settings.max_active_exports);
   }

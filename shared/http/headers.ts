@@ -16,6 +16,7 @@ export const CORS_ALLOWED_HEADERS = [
   "prefer",
   "range",
   "if-range",
+  "if-none-match",
 ] as const;
 
 /** Response headers a browser's script may read. */

@@ -51,6 +51,12 @@ export interface ListQuery {
   limit: number;
 }
 
+/** The query of POST /exports/preview: which page of the matching conversations. */
+export const PreviewQuerySchema = ListQuerySchema.pick({ page: true, limit: true });
+
+/** A validated POST /exports/preview query. */
+export type PreviewQuery = Pick<ListQuery, "page" | "limit">;
+
 const PARAMETERS = ListQuerySchema.keyof().options;
 type Parameter = typeof PARAMETERS[number];
 
@@ -114,6 +120,31 @@ export function parseListQuery(params: URLSearchParams): ListQuery {
     else issues.push({ path: "limit", message: parsed.message });
   }
 
+  if (issues.length > 0) throw new ValidationError(capIssues(issues));
+  return query;
+}
+
+/**
+ * Validates a POST /exports/preview query: `page` and `limit` as GET /exports takes them, and
+ * nothing else (every other parameter, those a list takes included, is unknown here).
+ */
+export function parsePreviewQuery(params: URLSearchParams): PreviewQuery {
+  const issues: FieldIssue[] = [];
+  const pageParams = new URLSearchParams();
+  for (const [name, value] of params) {
+    if (name === "page" || name === "limit") pageParams.append(name, value);
+    else if (!issues.some((issue) => issue.path === name)) {
+      issues.push({ path: name, message: `Unknown parameter ${quote(name)}` });
+    }
+  }
+  let query: PreviewQuery = { page: 1, limit: DEFAULT_LIMIT };
+  try {
+    const { page, limit } = parseListQuery(pageParams);
+    query = { page, limit };
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    issues.unshift(...error.issues);
+  }
   if (issues.length > 0) throw new ValidationError(capIssues(issues));
   return query;
 }

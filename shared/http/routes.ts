@@ -6,16 +6,22 @@
  * (scripts/generate_openapi.ts), and handler, client and CLI types are inferred from them.
  *
  * What a definition leaves out, `serveRoute` and the generator both derive from the rest, so it
- * is written nowhere else: a route that takes any input answers 400 invalid_request; one with an
- * `export_id` answers 404; one with a body answers 413; a user's route answers 401, 403, 500 and
+ * is written nowhere else: every route answers 400 invalid_request (each refuses query parameters
+ * it does not take); one with an `export_id` answers 404; one with a body answers 413; a user's route answers 401, 403, 500 and
  * 503; a route with a preflight answers OPTIONS.
  */
 import { z } from "zod";
 import type { ErrorCode } from "../core/error_codes.ts";
 import { ExportRequestSchema, parseExportRequest } from "../domain/export_config.ts";
 import { ExportLogSchema, ExportPageSchema } from "../domain/export_log.ts";
+import { ExportPreviewSchema, ExportUsageSchema } from "../domain/export_preview.ts";
 import { MAX_BODY_BYTES } from "./json_body.ts";
-import { ListQuerySchema, parseListQuery } from "./list_query.ts";
+import {
+  ListQuerySchema,
+  parseListQuery,
+  parsePreviewQuery,
+  PreviewQuerySchema,
+} from "./list_query.ts";
 
 /** Who may call a route. */
 export type Security =
@@ -27,7 +33,7 @@ export type Security =
   | "serviceRole";
 
 /** Request headers the document describes once (components.parameters) and routes name. */
-export type HeaderParameter = "Idempotency-Key" | "Prefer" | "Range" | "If-Range";
+export type HeaderParameter = "Idempotency-Key" | "Prefer" | "Range" | "If-Range" | "If-None-Match";
 
 /** Response headers the document describes once (components.headers) and responses name. */
 export type ResponseHeader =
@@ -44,7 +50,7 @@ export type ResponseHeader =
   | "Content-Range";
 
 /** Example values of the document (scripts/openapi/examples.ts), by name. */
-export type ExampleName = "queued" | "completed" | "page" | "done";
+export type ExampleName = "queued" | "completed" | "page" | "done" | "preview" | "usage";
 
 /** A successful response: its headers and, unless empty, its JSON schema or a file. */
 export interface SuccessResponse {
@@ -108,6 +114,13 @@ const EXPORT_BODY = {
 };
 const LIST_QUERY = { schema: ListQuerySchema, parse: parseListQuery };
 
+/** The answer to a poll whose If-None-Match still matches: nothing changed, no body. */
+const NOT_MODIFIED: SuccessResponse = {
+  description:
+    "Not modified: the If-None-Match ETag is still current (nothing shown here changed since)",
+  headers: ["ETag", "Preference-Applied", "X-Request-Id"],
+};
+
 const listExports = defineRoute({
   function: "exports",
   method: "get",
@@ -118,14 +131,16 @@ const listExports = defineRoute({
   description:
     "Newest first (`timestamp` desc, then `id` desc). A bad, unknown or repeated parameter is a 400. In list responses `config.conversationIds` is replaced by `config.conversationIdsCount`.",
   security: "user",
+  headers: ["If-None-Match"],
   query: LIST_QUERY,
   responses: {
     200: {
       description: "A page of the caller's exports",
-      headers: ["X-Request-Id"],
+      headers: ["ETag", "X-Request-Id"],
       body: ExportPageSchema,
       example: "page",
     },
+    304: NOT_MODIFIED,
   },
   preflight: "Exports",
 });
@@ -176,18 +191,20 @@ const getExport = defineRoute({
   operationId: "getExport",
   tags: ["exports"],
   summary: "One export's status",
-  description: "Not the caller's and no such export get the same 404.",
+  description:
+    "Not the caller's and no such export get the same 404. Without `Prefer: wait` the answer carries an ETag, and `If-None-Match` with it answers 304 while the export has not changed.",
   security: "user",
   exportId: true,
-  headers: ["Prefer"],
+  headers: ["Prefer", "If-None-Match"],
   responses: {
     200: {
       description:
         "The export (after `Prefer: wait`, once it left queued/processing or the wait ran out)",
-      headers: ["Preference-Applied", "X-Request-Id"],
+      headers: ["ETag", "Preference-Applied", "X-Request-Id"],
       body: ExportLogSchema,
       example: "completed",
     },
+    304: NOT_MODIFIED,
   },
   preflight: "Export",
 });
@@ -279,6 +296,50 @@ const retryExport = defineRoute({
   preflight: "Retry",
 });
 
+const previewExport = defineRoute({
+  function: "exports",
+  method: "post",
+  path: "/exports/preview",
+  operationId: "previewExport",
+  tags: ["exports"],
+  summary: "What an export would contain, before asking for it",
+  description:
+    "Takes exactly the body of POST /exports (same parser and answers). Nothing is stored and no limit is counted. The count is what POST /exports would resolve now (0 is an answer here, not a 422); the sample is the file's opening rendered by the same SQL as the file. Its cost is bounded at any membership size.",
+  security: "user",
+  query: { schema: PreviewQuerySchema, parse: parsePreviewQuery },
+  body: EXPORT_BODY,
+  responses: {
+    200: {
+      description: "The count, the sample and one page of the matching conversations",
+      headers: ["X-Request-Id"],
+      body: ExportPreviewSchema,
+      example: "preview",
+    },
+  },
+  preflight: "Preview",
+});
+
+const getUsage = defineRoute({
+  function: "exports",
+  method: "get",
+  path: "/exports/usage",
+  operationId: "getUsage",
+  tags: ["exports"],
+  summary: "The caller's limits and how much of each is used",
+  description:
+    "The figures POST /exports enforces, read the same way. `daily.next_slot_at` is when the oldest request leaves the 24 h window (null below the limit).",
+  security: "user",
+  responses: {
+    200: {
+      description: "The caller's usage",
+      headers: ["X-Request-Id"],
+      body: ExportUsageSchema,
+      example: "usage",
+    },
+  },
+  preflight: "Usage",
+});
+
 /** What one invocation of the worker did. */
 export const WorkerResultSchema = z.object({
   completed: z.int().min(0).meta({ description: "Exports this invocation completed" }),
@@ -313,6 +374,8 @@ const runExportWorker = defineRoute({
 export const EXPORTS_ROUTES = [
   listExports,
   createExport,
+  previewExport,
+  getUsage,
   getExport,
   deleteExport,
   downloadExport,
@@ -324,8 +387,3 @@ export const WORKER_ROUTES = [runExportWorker] as const;
 
 /** Every route of the API, in the document's order. */
 export const ROUTES: readonly RouteDefinition[] = [...EXPORTS_ROUTES, ...WORKER_ROUTES];
-
-/** Does a route answer 400 invalid_request: does it take anything that can be malformed? */
-export function takesInput(route: RouteDefinition): boolean {
-  return route.exportId === true || route.query !== undefined || route.body !== undefined;
-}

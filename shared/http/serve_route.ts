@@ -41,7 +41,11 @@ export function honoPath(route: RouteDefinition): string {
   return local.replace(/\{([a-z_]+)\}/g, ":$1");
 }
 
-/** Serves the routes, then a 405 with Allow for any other method on their paths. */
+/**
+ * Serves the routes path by path, each path's methods followed by a 405 with Allow for any other
+ * method. Literal paths go first, so that a literal segment wins over a parameter
+ * (`GET /exports/preview` is a 405 of the preview path, not `GET /exports/{export_id}`).
+ */
 export function serveRoutes<const Routes extends readonly RouteDefinition[]>(
   app: Hono<RouteEnv>,
   routes: Routes,
@@ -49,20 +53,21 @@ export function serveRoutes<const Routes extends readonly RouteDefinition[]>(
   security: SecurityChecks,
 ): void {
   const byOperation = handlers as unknown as Record<string, RouteHandler<RouteDefinition>>;
-  for (const route of routes) serveRoute(app, route, byOperation[route.operationId], security);
-  const methodsByPath = new Map<string, string[]>();
+  const byPath = new Map<string, RouteDefinition[]>();
   for (const route of routes) {
-    const methods = methodsByPath.get(honoPath(route)) ?? [];
-    methods.push(route.method.toUpperCase());
-    if (route.preflight && !methods.includes("OPTIONS")) methods.push("OPTIONS");
-    methodsByPath.set(honoPath(route), methods);
+    byPath.set(honoPath(route), [...byPath.get(honoPath(route)) ?? [], route]);
   }
-  for (const [path, methods] of methodsByPath) {
+  const paths = [...byPath.keys()].sort((a, b) =>
+    Number(a.includes(":")) - Number(b.includes(":"))
+  );
+  for (const path of paths) {
+    const pathRoutes = byPath.get(path) ?? [];
+    for (const route of pathRoutes) {
+      serveRoute(app, route, byOperation[route.operationId], security);
+    }
     // OPTIONS, when served, goes last in Allow, after the route's own methods.
-    const allowed = [
-      ...methods.filter((m) => m !== "OPTIONS"),
-      ...methods.filter((m) => m === "OPTIONS"),
-    ];
+    const allowed = pathRoutes.map((route) => route.method.toUpperCase());
+    if (pathRoutes.some((route) => route.preflight)) allowed.push("OPTIONS");
     app.all(path, () => {
       throw new MethodNotAllowedError(allowed);
     });

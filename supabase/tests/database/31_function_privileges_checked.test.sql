@@ -72,7 +72,10 @@ insert into expected_execute (signature, kind, anon, authenticated, service_role
   ('exports_internal.render_batch(uuid, integer, integer, integer)', 'function', false, false, true),
   ('exports_internal.render_footer(uuid, jsonb)', 'function', false, false, true),
   ('exports_internal.batch_summary(uuid, integer, integer)', 'function', false, false, true),
-  ('exports_internal.add_summaries(jsonb, jsonb)', 'function', false, false, true);
+  ('exports_internal.add_summaries(jsonb, jsonb)', 'function', false, false, true),
+  -- what the UI asks before an export: read by the service (as the owner), never by clients
+  ('exports_internal.user_usage(uuid)', 'function', false, false, true),
+  ('exports_internal.preview_sample(uuid, jsonb, uuid[], integer, integer)', 'function', false, false, true);
 
 -- What the catalog says, for the same two schemas.
 create temp view actual_execute as

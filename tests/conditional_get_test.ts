@@ -1,0 +1,152 @@
+/**
+ * Conditional polling over HTTP: GET /exports and GET /exports/{id} send an ETag and answer a
+ * matching If-None-Match with 304 and no body while nothing they show has changed; any change
+ * (a new export, a deletion, progress, another query) answers 200 with a new ETag; existence
+ * never leaks through it; and under concurrent writes a 304 never hides a change.
+ */
+import assert from "node:assert/strict";
+import { api } from "./support/api.ts";
+import { createUser, pausedTest, seedConversations, testSql } from "./support/database.ts";
+import { userToken } from "./support/tokens.ts";
+
+async function conditional(path: string, token: string, etag: string | null) {
+  return await api(path, { token, headers: etag ? { "If-None-Match": etag } : {} });
+}
+
+pausedTest(
+  "ETag and 304 on the list: unchanged → 304; a new export, a deletion, progress or another query → 200",
+  async () => {
+    const sql = testSql();
+    const userId = await createUser();
+    const token = await userToken(userId);
+    await seedConversations(userId, 2, { turns: 2 });
+
+    const empty = await conditional("", token, null);
+    assert.equal(empty.status, 200);
+    const etag = empty.headers.get("etag");
+    assert.match(etag ?? "", /^"[A-Za-z0-9_-]+"$/);
+    const again = await conditional("", token, etag);
+    assert.equal(again.status, 304);
+    assert.equal(again.body, null, "a 304 has no body");
+    assert.equal(again.headers.get("etag"), etag);
+    assert.equal(again.headers.get("access-control-allow-origin"), "*");
+    assert.equal((await conditional("", token, `W/${etag}`)).status, 304, "weak comparison");
+    assert.equal((await conditional("", token, `"other", ${etag}`)).status, 304, "a list of tags");
+    assert.equal((await conditional("", token, '"other"')).status, 200);
+
+    const created = await api("", { token, body: { format: "json" } });
+    const afterCreate = await conditional("", token, etag);
+    assert.equal(afterCreate.status, 200, "a new export changes the list");
+    assert.equal(afterCreate.body.total, 1);
+    const etag2 = afterCreate.headers.get("etag");
+    assert.notEqual(etag2, etag);
+    assert.equal((await conditional("", token, etag2)).status, 304);
+
+    assert.equal(
+      (await conditional("?status=queued", token, etag2)).status,
+      200,
+      "another query, another tag",
+    );
+    assert.equal((await conditional("?limit=5", token, etag2)).status, 200);
+
+    const [log] = await sql<
+      { id: string }[]
+    >`select id from public.export_logs where export_id = ${created.body.export_id}`;
+    await sql`update exports_internal.export_jobs set processed = 1 where export_log_id = ${log.id}`;
+    const afterProgress = await conditional("", token, etag2);
+    assert.equal(afterProgress.status, 200, "progress (the job's row) changes the list");
+    assert.equal(afterProgress.body.logs[0].progress.processed, 1);
+    const etag3 = afterProgress.headers.get("etag");
+
+    await api(`/${created.body.export_id}`, { token, method: "DELETE" });
+    const afterDelete = await conditional("", token, etag3);
+    assert.equal(afterDelete.status, 200, "a deletion changes the list");
+    assert.equal(afterDelete.body.total, 0);
+  },
+);
+
+pausedTest(
+  "ETag and 304 on one export; not the caller's is 404 whatever If-None-Match says; with Prefer: wait as without",
+  async () => {
+    const owner = await createUser();
+    const ownerToken = await userToken(owner);
+    const otherToken = await userToken(await createUser());
+    await seedConversations(owner, 1, { turns: 2 });
+    const created = await api("", { token: ownerToken, body: { format: "jsonl" } });
+    const path = `/${created.body.export_id}`;
+
+    const first = await conditional(path, ownerToken, null);
+    assert.equal(first.status, 200);
+    const etag = first.headers.get("etag");
+    assert.ok(etag);
+    assert.equal((await conditional(path, ownerToken, etag)).status, 304);
+    assert.equal(
+      (await conditional(path, otherToken, etag)).status,
+      404,
+      "another user: 404, not 304",
+    );
+    assert.equal((await conditional(path, otherToken, "*")).status, 404);
+    const listEtag = (await conditional("", ownerToken, null)).headers.get("etag");
+    assert.notEqual(listEtag, etag, "the list and the export have their own tags");
+
+    const waited = await api(path, {
+      token: ownerToken,
+      headers: { Prefer: "wait=0", "If-None-Match": etag! },
+    });
+    assert.equal(waited.status, 304, "a long poll that ends with nothing new is a 304 too");
+    assert.equal(waited.headers.get("preference-applied"), "wait=0");
+    const waitedFull = await api(path, { token: ownerToken, headers: { Prefer: "wait=0" } });
+    assert.equal(waitedFull.headers.get("etag"), etag, "and its 200 carries the ETag");
+
+    await api(path, { token: ownerToken, method: "DELETE" });
+    assert.equal((await conditional(path, ownerToken, etag)).status, 404, "deleted: 404, not 304");
+  },
+);
+
+pausedTest(
+  "races: while the worker side writes progress, a 304 never hides a change (50 trials)",
+  async () => {
+    const sql = testSql();
+    const userId = await createUser();
+    const token = await userToken(userId);
+    await seedConversations(userId, 1, { turns: 2 });
+    const created = await api("", { token, body: { format: "json" } });
+    const [{ id }] = await sql<
+      { id: string }[]
+    >`select id from public.export_logs where export_id = ${created.body.export_id}`;
+    for (let trial = 0; trial < 50; trial++) {
+      // Writes commit at random moments while the poller reads.
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; writing && i < 20; i++) {
+          await sql`update exports_internal.export_jobs set processed = ${
+            (trial * 20 + i) % 1000
+          } where export_log_id = ${id}`;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+        }
+      })();
+      let held: { etag: string | null; body: unknown } = { etag: null, body: null };
+      for (let poll = 0; poll < 6; poll++) {
+        const response = await conditional("", token, held.etag);
+        if (response.status === 200) {
+          held = {
+            etag: response.headers.get("etag"),
+            body: response.body,
+          };
+        } else assert.equal(response.status, 304);
+      }
+      writing = false;
+      await writer;
+      // Quiet now: whatever the poller holds, a 304 must mean it is what a fresh read shows.
+      const last = await conditional("", token, held.etag);
+      const fresh = await conditional("", token, null);
+      if (last.status === 304) {
+        assert.deepEqual(
+          held.body,
+          fresh.body,
+          `trial ${trial}: a stale 304`,
+        );
+      } else assert.deepEqual(last.body, fresh.body);
+    }
+  },
+);
