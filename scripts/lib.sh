@@ -42,7 +42,10 @@ ensure_debian_packages() {
 # for it would be the shim's, and ending the shim would orphan the real process. So the scripts
 # resolve the real binary once and run that.
 ensure_node_modules() {
-  if [ ! -x "$PROJECT_ROOT/node_modules/.bin/deno" ] || [ ! -x "$PROJECT_ROOT/node_modules/.bin/supabase" ]; then
+  # Installed when missing, and again when package-lock.json changed since (a pull that adds a
+  # package); npm keeps its own copy of the lock it installed in node_modules.
+  if [ ! -x "$PROJECT_ROOT/node_modules/.bin/deno" ] || [ ! -x "$PROJECT_ROOT/node_modules/.bin/supabase" ] ||
+    [ "$PROJECT_ROOT/package-lock.json" -nt "$PROJECT_ROOT/node_modules/.package-lock.json" ]; then
     log "installing npm packages (npm ci)"
     (cd "$PROJECT_ROOT" && npm ci --no-audit --no-fund >/dev/null)
   fi
@@ -236,6 +239,51 @@ stop_daemon() {
     fi
     rm -f "$pidfile"
   fi
+}
+
+# ensure_web_build: builds the web UI into web/dist when it is missing or older than any of its
+# sources (the app, the typed client and the shared modules it imports).
+ensure_web_build() {
+  local stamp="$PROJECT_ROOT/web/dist/.built"
+  if [ -f "$stamp" ] && [ -z "$(find "$PROJECT_ROOT/web" "$PROJECT_ROOT/client" "$PROJECT_ROOT/shared" \
+      -path "$PROJECT_ROOT/web/dist" -prune -o -type f -newer "$stamp" -print -quit)" ]; then
+    return 0
+  fi
+  log "building the web UI (web/dist)"
+  (cd "$PROJECT_ROOT" && node_modules/.bin/vite build --config web/vite.config.mts --logLevel warn) >&2
+  touch "$stamp"
+}
+
+# ensure_browser: Debian's chromium for the browser tests (playwright-core drives it; its own
+# browser downloads are not reachable here).
+ensure_browser() {
+  [ -x /usr/bin/chromium ] && return 0
+  log "installing Debian's chromium for the browser tests"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+}
+
+WEB_SERVER_PID=""
+
+# start_web_server PORT LOGFILE: serves web/dist on PORT (SUPABASE_URL and SUPABASE_ANON_KEY go
+# into its config.json); waits until it answers.
+start_web_server() {
+  local port="$1" logfile="$2"
+  log "serving the web UI on http://127.0.0.1:$port/"
+  "$DENO" run --allow-read --allow-net --allow-env "$PROJECT_ROOT/scripts/web_server.ts" \
+    --port "$port" >"$logfile" 2>&1 &
+  WEB_SERVER_PID=$!
+  wait_for_ready "$WEB_SERVER_PID" "$logfile" "the web server" 300
+}
+
+stop_web_server() {
+  if [ -n "$WEB_SERVER_PID" ] && kill -0 "$WEB_SERVER_PID" 2>/dev/null; then
+    kill "$WEB_SERVER_PID" 2>/dev/null || true
+    wait "$WEB_SERVER_PID" 2>/dev/null || true
+  fi
+  WEB_SERVER_PID=""
 }
 
 wait_for_http() {

@@ -88,9 +88,12 @@ try {
   // `deno` is not on PATH on a fresh machine: npx runs the project's own (node_modules/.bin).
   // --url is explicit so a SUPABASE_URL left in the user's shell cannot redirect the line.
   const cliLine = `EXPORTS_TOKEN=${token} npx deno task export create --format jsonl --wait --out demo.jsonl --url ${baseUrl}`;
+  const webUrl = Deno.env.get("WEB_URL");
+  // The token travels in the fragment, which no server sees; the app moves it out at once.
+  const signIn = webUrl ? `\nOpen the web UI, signed in as the demo user:\n\n  ${webUrl}/#access_token=${token}\n` : "";
   console.log(`
 The local stack is up.
-
+${signIn}
   API            ${api}
   Database       ${url}
   Settings       .env.local (SUPABASE_URL, SUPABASE_DB_URL, SUPABASE_ANON_KEY, EXPORTS_*)

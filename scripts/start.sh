@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm start: brings the whole local stack up on a fresh machine (installing what is missing):
 # Postgres with pg_cron and all migrations, the functions server on :54321, the worker loop,
-# and demo data. Writes .env.local and prints how to call the API. Safe to run again.
+# the web UI on :54330, and demo data. Writes .env.local and prints how to call the API. Safe to run again.
 # EXPORTS_FILE_STORE=s3 also starts a local S3-protocol server for finished files.
 # With DATABASE_URL set (a Postgres that already has the Supabase objects, e.g. the one
 # `supabase start` runs), that database is used instead of the local cluster.
@@ -55,4 +55,16 @@ wait_for_http "http://127.0.0.1:$FUNCTIONS_PORT/functions/v1/exports" || {
   exit 1
 }
 
-"$DENO" run --allow-all "$PROJECT_ROOT/scripts/seed_demo.ts"
+# The web UI, built when missing or stale, served from web/dist with a config.json naming this
+# stack's API; seed_demo prints the sign-in link for the demo user.
+WEB_PORT=54330
+ensure_web_build
+start_daemon web-server "$home/web-server.log" \
+  "$DENO" run --allow-read --allow-net --allow-env "$PROJECT_ROOT/scripts/web_server.ts" --port "$WEB_PORT"
+wait_for_http "http://127.0.0.1:$WEB_PORT/config.json" || {
+  cat "$home/web-server.log" >&2
+  log "the web server did not come up"
+  exit 1
+}
+
+WEB_URL="http://127.0.0.1:$WEB_PORT" "$DENO" run --allow-all "$PROJECT_ROOT/scripts/seed_demo.ts"
