@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm test: a throwaway cluster (fresh every run, on its own port, so a running `npm start` stack
-# is left alone and no test depends on leftovers), then pgTAP, then the Deno tests.
+# is left alone and no test depends on leftovers), then pgTAP, then the Deno tests (the browser
+# tests among them drive Debian's chromium through the web UI served from web/dist).
 # Ends with one line "N passed, N failed" totalling both. DATABASE_URL is ignored on purpose.
 # Arguments narrow the run (for development): `*_test.ts` files go to deno test, `*.test.sql`
 # files to pg_prove; a kind with no argument of its own is skipped. No arguments: everything.
@@ -22,6 +23,8 @@ fi
 
 ensure_debian_packages
 ensure_node_modules
+ensure_browser
+ensure_web_build
 
 test_dir="$(stack_home)/test-$$"
 test_port="$(free_port $((25340 + $$ % 400)))"
@@ -29,6 +32,7 @@ logs="$(mktemp -d)"
 passed=0
 failed=0
 cleanup() {
+  stop_web_server
   stop_functions_server
   stop_s3_server
   cluster_stop "$test_dir" || true
@@ -86,6 +90,11 @@ start_s3_server "$(free_port $((27340 + $$ % 400)))" "$logs/s3" "$logs/s3.log"
 export FUNCTIONS_LOG="$logs/functions.log"
 start_functions_server "$functions_port" "$FUNCTIONS_LOG"
 export FUNCTIONS_SERVER_PID
+# The web UI of this run, in a real browser against this real stack (tests/browser).
+export SUPABASE_ANON_KEY="test-anon-key-the-functions-do-not-check"
+web_port="$(free_port $((28340 + $$ % 400)))"
+start_web_server "$web_port" "$logs/web.log"
+export WEB_URL="http://127.0.0.1:$web_port"
 
 if [ ${#deno_files[@]} -gt 0 ]; then
   log "running Deno tests"
