@@ -18,6 +18,7 @@ export BENCH_STARTED_AT="$started_at"
 
 ensure_debian_packages
 ensure_node_modules
+ensure_web_build
 if [ ! -f "$PROJECT_ROOT/node_modules/autocannon/package.json" ]; then
   log "installing npm packages (npm ci): autocannon is missing"
   (cd "$PROJECT_ROOT" && npm ci --no-audit --no-fund >/dev/null)
@@ -111,6 +112,7 @@ log "seeding export_logs: $((log_users_large * 100)) rows staged, $((log_users_s
 timed seed_export_logs seed_logs -v step=stage -v users="$log_users_large"
 timed seed_export_logs seed_logs -v step=load -v first_user=1 -v last_user="$log_users_small"
 bench api_case.ts small
+bench ui_case.ts
 bench expiry_case.ts small
 log "seeding export_logs: the other $(((log_users_large - log_users_small) * 100)) rows"
 timed seed_export_logs seed_logs -v step=load -v first_user=$((log_users_small + 1)) -v last_user="$log_users_large"

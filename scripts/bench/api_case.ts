@@ -9,87 +9,18 @@
  */
 import { userToken } from "../../tests/support/tokens.ts";
 import { currentSizes, env } from "./config.ts";
-import { clusterCpuSeconds, parentPid, processCpuSeconds } from "./cpu.ts";
 import { benchSql, closeBenchSql } from "./db.ts";
+import { type ClientRequest, loadGenerator, type LoadResult } from "./http_load.ts";
 import { setPaused } from "./generation.ts";
 import { progress, writeResult } from "./results.ts";
-import { findDenoProcess } from "./rss.ts";
 
 const size = Deno.args[0];
 if (size !== "small" && size !== "large") throw new Error("Usage: api_case.ts small|large");
 const sizes = currentSizes();
 const CLIENTS = 16;
 
-/** One autocannon run's figures. */
-export interface LoadResult {
-  requests: number;
-  seconds: number;
-  requestsPerSecond: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
-  statusCodes: Record<string, number>;
-  errors: number;
-  timeouts: number;
-  /** CPU milliseconds per request in each process of the path (the load generator aside). */
-  cpuMsPerRequest: { exportsFunction: number; functionsProxy: number; postgres: number };
-}
-
-interface ClientRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-
-const serverPid = Number(env("BENCH_FUNCTIONS_SERVER_PID"));
-const exportsPid = findDenoProcess(serverPid, "functions/exports/index.ts")!;
-const proxyPid = findDenoProcess(serverPid, "scripts/functions_server.ts")!;
-
-function cpuNow() {
-  return {
-    exportsFunction: processCpuSeconds(exportsPid),
-    functionsProxy: processCpuSeconds(proxyPid),
-    postgres: clusterCpuSeconds(postmasterPid),
-  };
-}
-
-async function load(
-  clients: ClientRequest[],
-  seconds: number,
-  expectedStatus: number,
-): Promise<LoadResult> {
-  const specPath = `${env("BENCH_RESULTS_DIR")}/load-spec.json`;
-  await Deno.writeTextFile(
-    specPath,
-    JSON.stringify({ url: env("SUPABASE_URL"), seconds, clients }),
-  );
-  const cpuBefore = cpuNow();
-  const output = await new Deno.Command("node", {
-    args: [new URL("./api_load.mjs", import.meta.url).pathname, specPath],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!output.success) throw new Error(`The load generator failed (${output.code})`);
-  const cpuAfter = cpuNow();
-  const result = JSON.parse(new TextDecoder().decode(output.stdout)) as LoadResult;
-  const perRequest = (key: keyof typeof cpuBefore) =>
-    ((cpuAfter[key] - cpuBefore[key]) * 1000) / result.requests;
-  result.cpuMsPerRequest = {
-    exportsFunction: perRequest("exportsFunction"),
-    functionsProxy: perRequest("functionsProxy"),
-    postgres: perRequest("postgres"),
-  };
-  const unexpected = Object.keys(result.statusCodes).filter((code) =>
-    Number(code) !== expectedStatus
-  );
-  if (unexpected.length > 0 || result.errors > 0 || result.requests === 0) {
-    throw new Error(`Expected only ${expectedStatus}, got ${JSON.stringify(result)}`);
-  }
-  return result;
-}
-
 const sql = benchSql();
-const [{ backend }] = await sql<{ backend: number }[]>`select pg_backend_pid() as backend`;
-const postmasterPid = parentPid(backend);
+const load = await loadGenerator(sql);
 const users = await sql<{ id: string; export_id: string; conversation_ids: string[] }[]>`
   select u.id,
          (select l.export_id from public.export_logs l

@@ -72,8 +72,17 @@ interface ObjectStoreResult {
   cpuSecondsPerDownloadLarge: number;
 }
 
+/** Case 8: what the web UI costs the API (ui_case.ts). */
+interface UiResult {
+  clients: number;
+  memberships: Record<string, number>;
+  runs: { name: string; requestsPerSecond: number; p50Ms: number }[];
+  app: { rawBytes: number; gzipBytes: number };
+}
+
 export interface Results {
   objectStore: ObjectStoreResult | null;
+  ui: UiResult | null;
   small: FilesResult | null;
   large: FilesResult | null;
   peers: { peers: PeerResult[] } | null;
@@ -221,7 +230,9 @@ export function targets(r: Results): Target[] {
     const upload = o.uploadMs / o.plainUploadMs;
     out.push({
       id: "7",
-      what: `object store: upload of the ${mb(o.fileBytes)} MB jsonl file (${n(o.conversations)} conversations), last batch to completed / a plain multipart upload of the same bytes`,
+      what: `object store: upload of the ${mb(o.fileBytes)} MB jsonl file (${
+        n(o.conversations)
+      } conversations), last batch to completed / a plain multipart upload of the same bytes`,
       target: "≤ 1.25",
       measured: `${x(upload)} (${s(o.uploadMs)} s / ${s(o.plainUploadMs)} s)`,
       holds: upload <= 1.25,
@@ -232,18 +243,25 @@ export function targets(r: Results): Target[] {
       id: "7",
       what: `object store: download through the 302, throughput / a direct GET of the object`,
       target: "≥ 0.9",
-      measured: `${x(download)} (${mb(o.fileBytes / (viaRedirect / 1000))} / ${mb(o.fileBytes / (direct / 1000))} MB/s)`,
+      measured: `${x(download)} (${mb(o.fileBytes / (viaRedirect / 1000))} / ${
+        mb(o.fileBytes / (direct / 1000))
+      } MB/s)`,
       holds: download >= 0.9,
     });
     const cpu = o.cpuSecondsPerDownloadLarge / o.cpuSecondsPerDownloadSmall;
     out.push({
       id: "7",
-      what: `object store: the exports function's CPU per download, ${n(o.conversations)} vs ${n(o.smallConversations)} conversations`,
+      what: `object store: the exports function's CPU per download, ${n(o.conversations)} vs ${
+        n(o.smallConversations)
+      } conversations`,
       target: "≤ 1.2×",
-      measured: `${x(cpu)}× (${(o.cpuSecondsPerDownloadLarge * 1000).toFixed(2)} vs ${(o.cpuSecondsPerDownloadSmall * 1000).toFixed(2)} ms)`,
+      measured: `${x(cpu)}× (${(o.cpuSecondsPerDownloadLarge * 1000).toFixed(2)} vs ${
+        (o.cpuSecondsPerDownloadSmall * 1000).toFixed(2)
+      } ms)`,
       holds: cpu <= 1.2,
     });
   }
+  if (r.ui) out.push(...uiTargets(r.ui));
   if (r.expirySmall && r.expiryLarge) {
     const ratio = r.expiryLarge.nothingDue.medianMs / r.expirySmall.nothingDue.medianMs;
     out.push({
@@ -264,6 +282,48 @@ export function targets(r: Results): Target[] {
 // ------------------------------------------------------------------------------------------
 // Sections
 // ------------------------------------------------------------------------------------------
+
+/** Case 8's targets: preview bounded by membership, 304 polls cheap, the app small. */
+function uiTargets(ui: UiResult): Target[] {
+  const run = (prefix: string) => ui.runs.find((r) => r.name.startsWith(prefix))!;
+  const [large, small] = ui.runs.filter((r) => r.name.startsWith("preview"));
+  const previewRatio = small.requestsPerSecond / large.requestsPerSecond;
+  const [full, notModified] = [
+    run("list page 1, limit 25 (200)"),
+    run("list page 1, limit 25, If"),
+  ];
+  const pollRatio = notModified.requestsPerSecond / full.requestsPerSecond;
+  const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+  return [
+    {
+      id: "8",
+      what: `web UI: POST /exports/preview, time per request at ${large.name.slice(9)} / at ${
+        small.name.slice(9)
+      } (requests/s inverted)`,
+      target: "≤ 2",
+      measured: `${x(previewRatio)} (${n(large.requestsPerSecond)} / ${
+        n(small.requestsPerSecond)
+      } requests/s)`,
+      holds: previewRatio <= 2,
+    },
+    {
+      id: "8",
+      what: "web UI: list polling with If-None-Match (304) / the full list (200), requests/s",
+      target: "≥ 2×",
+      measured: `${x(pollRatio)}× (${n(notModified.requestsPerSecond)} / ${
+        n(full.requestsPerSecond)
+      })`,
+      holds: pollRatio >= 2,
+    },
+    {
+      id: "8",
+      what: "web UI: the built app, JavaScript + CSS gzipped",
+      target: "< 150 KB",
+      measured: `${kb(ui.app.gzipBytes)} KB (${kb(ui.app.rawBytes)} KB before gzip)`,
+      holds: ui.app.gzipBytes < 150 * 1024,
+    },
+  ];
+}
 
 function generationTable(files: FilesResult): string {
   return table(
@@ -657,6 +717,22 @@ export async function buildReport(r: Results): Promise<string> {
   lines.push(peersTable(r));
   lines.push("");
 
+  if (r.ui) {
+    lines.push("## 8. The web UI's reads");
+    lines.push("");
+    lines.push(
+      `What the web UI asks of the API, ${r.ui.clients} concurrent clients through the functions server ` +
+        "(`scripts/bench/ui_case.ts`): the preview of the export dialog and the conversations page, " +
+        "and the history page's poll, answered 304 while nothing changed.",
+    );
+    lines.push("");
+    lines.push(table(
+      ["request", "requests/s", "p50 ms"],
+      r.ui.runs.map((run) => [run.name, n(run.requestsPerSecond), run.p50Ms.toFixed(1)]),
+    ));
+    lines.push("");
+  }
+
   lines.push(...analysis(r, all));
   lines.push(...methodNotes());
   return lines.join("\n") + "\n";
@@ -717,6 +793,7 @@ async function readAll(): Promise<Results> {
   if (startedAt && timings.total === undefined) timings.total = Date.now() / 1000 - startedAt;
   return {
     objectStore: await readResult("object-store"),
+    ui: await readResult("ui"),
     small: await readResult("files-small"),
     large: await readResult("files-large"),
     peers: await readResult("peers"),
