@@ -90,15 +90,23 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
   assert.deepEqual(await seriousViolations(page), [], `${what}: accessibility violations`);
 }
 
-/** Fails when the page scrolls sideways (content wider than the viewport). */
+/** Fails when the page scrolls sideways (content wider than the viewport), naming what sticks out. */
 export async function assertNoHorizontalScroll(page: Page, what: string): Promise<void> {
   // A string: it runs in the page, whose DOM types these tests are not compiled with.
-  const widths = await page.evaluate<{ scroll: number; client: number }>(
-    "({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })",
-  );
+  const widths = await page.evaluate<{ scroll: number; client: number; wide: string[] }>(`(() => {
+    const client = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll("body *")]
+      .filter((element) => element.getBoundingClientRect().right > client + 0.5)
+      .slice(-5)
+      .map((element) => element.tagName.toLowerCase() + "." + [...element.classList].join(".") +
+        " (" + Math.round(element.getBoundingClientRect().right) + "px)");
+    return { scroll: document.documentElement.scrollWidth, client, wide };
+  })()`);
   assert.ok(
     widths.scroll <= widths.client,
-    `${what}: ${widths.scroll}px wide in ${widths.client}px`,
+    `${what}: ${widths.scroll}px wide in ${widths.client}px; sticking out: ${
+      widths.wide.join(", ")
+    }`,
   );
 }
 

@@ -1,17 +1,18 @@
 /**
- * When to ask the API again for the export list. Fast (every 1.5 s) while an export is queued or
- * processing, so progress looks live; each answer that brings nothing new (a 304) doubles the
- * wait, up to 30 s; while nothing is active the wait is never under 10 s, so an idle page costs
- * one small conditional request every 10–30 s. Nothing is sent while the tab is hidden; showing
- * it again asks at once.
+ * When to ask the API again for the export list (web-ui.md: "about every 1–2 s while anything is
+ * active, backing off when nothing changes, paused while the tab is hidden, and stop when nothing
+ * is active"). Every 1.5 s while an export is queued or processing, so progress looks live; each
+ * answer that brings nothing new (a 304) stretches the wait by half, up to 5 s, so an export
+ * waiting in the queue still shows its start within seconds. Once nothing is active, polling
+ * stops: an idle page sends nothing. Showing the tab again, or an action of the page, asks once
+ * (a conditional request, answered 304 when nothing changed meanwhile) and starts again if
+ * anything is active.
  */
 
 /** Wait while an export runs and answers change. */
 export const ACTIVE_DELAY_MS = 1500;
-/** Shortest wait while nothing runs. */
-export const IDLE_DELAY_MS = 10_000;
-/** Longest wait. */
-export const MAX_DELAY_MS = 30_000;
+/** Longest wait while an export runs and answers do not change. */
+export const MAX_DELAY_MS = 5_000;
 
 /** What one poll found: whether the answer changed, and whether anything is still running. */
 export interface PollOutcome {
@@ -19,11 +20,14 @@ export interface PollOutcome {
   active: boolean;
 }
 
-/** The wait before the next poll, after `previous` (null at the start) and the last outcome. */
-export function nextDelay(previous: number | null, outcome: PollOutcome): number {
-  const floor = outcome.active ? ACTIVE_DELAY_MS : IDLE_DELAY_MS;
-  if (previous === null || outcome.changed) return floor;
-  return Math.min(Math.max(previous * 2, floor), MAX_DELAY_MS);
+/**
+ * The wait before the next poll, after `previous` (null at the start) and the last outcome; null
+ * when polling stops (nothing is active).
+ */
+export function nextDelay(previous: number | null, outcome: PollOutcome): number | null {
+  if (!outcome.active) return null;
+  if (previous === null || outcome.changed) return ACTIVE_DELAY_MS;
+  return Math.min(Math.max(previous * 1.5, ACTIVE_DELAY_MS), MAX_DELAY_MS);
 }
 
 /** A running poll loop. */
@@ -35,7 +39,7 @@ export interface Poller {
 
 /**
  * Runs `poll` one call at a time, waiting between calls as `nextDelay` says. A call that throws
- * counts as "nothing new", so a failing API is asked less and less often.
+ * counts as "nothing new" (so a failing API is asked less often) with what was active before.
  */
 export function startPoller(poll: () => Promise<PollOutcome>): Poller {
   let delay: number | null = null;

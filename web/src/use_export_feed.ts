@@ -26,7 +26,7 @@ export interface ExportFeed {
   error: unknown;
   /** Polls now (after an action that changed the list). */
   refresh(): void;
-  /** Watches an export the app has just created or retried, so its end is noticed. */
+  /** Watches an export the app has just created or retried, so its end is noticed; polls now. */
   watch(log: ExportLog | ListedExportLog): void;
   /** Stops watching an export (deleted). */
   forget(exportId: string): void;
@@ -127,7 +127,10 @@ export function useExportFeed(
     error: state.key === key ? state.error : null,
     refresh: () => poller.current?.kick(),
     watch: (log) => {
-      if (isRunning(log.status)) watched.current.add(log.export_id);
+      if (!isRunning(log.status)) return;
+      watched.current.add(log.export_id);
+      // Polling stops while nothing runs: a new running export starts it again.
+      poller.current?.kick();
     },
     forget: (exportId) => watched.current.delete(exportId),
   };

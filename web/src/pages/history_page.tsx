@@ -77,7 +77,6 @@ export function HistoryPage({ api, view, feed, onExportAgain }: HistoryPageProps
     retry: (exportId) =>
       run(exportId, async () => {
         feed.watch(await api.retryExport(exportId));
-        feed.refresh();
       }),
     exportAgain: (exportId) => run(exportId, () => onExportAgain(exportId)),
     remove: (log) => setDeleting({ log, busy: false, error: null }),
