@@ -1392,16 +1392,29 @@ CREATE FUNCTION public.mark_expired_exports() RETURNS integer
     AS $$
 declare
   expired_count integer := 0;
+  candidate_count integer;
   batch_count integer;
 begin
   loop
-    with due as (
+    with candidates as materialized (
+      -- The oldest due rows, read through idx_export_logs_completed_expires_at in expires_at
+      -- order: an index probe however many exports the table holds. The planner takes the
+      -- index only while the LIMIT is a small part of the rows it believes due (it judges
+      -- "expires_at <= now()" from every row, expired ones included): with batches of 10,000,
+      -- or with the lock and the download check in this query, it read every completed export
+      -- through the status index instead (164 ms at 1,000,000 rows; benchmark case 5).
       select l.id from public.export_logs l
        where l.status = 'completed' and l.expires_at <= now()
+       order by l.expires_at
+       limit 1000
+    ), due as (
+      -- Locked (the export row first, the lock order), rechecked under the lock, and left for
+      -- the next run while a download of it is in flight or another transaction holds it.
+      select l.id from public.export_logs l
+        join candidates c on c.id = l.id
+       where l.status = 'completed'
          and not exists (select from exports_internal.active_downloads d
                           where d.export_log_id = l.id and d.lease_expires_at > now())
-       order by l.expires_at
-       limit 10000
        for no key update of l skip locked
     ), expired as (
       update public.export_logs l
@@ -1421,9 +1434,11 @@ begin
         from expired e
        where j.export_log_id = e.id and j.object_key is not null
     )
-    select count(*) into batch_count from expired;
+    select (select count(*) from candidates), (select count(*) from expired)
+      into candidate_count, batch_count;
     expired_count := expired_count + batch_count;
-    exit when batch_count < 10000;
+    -- Done when fewer than a batch were due, or when none of a batch could be taken now.
+    exit when candidate_count < 1000 or batch_count = 0;
   end loop;
   return expired_count;
 end

@@ -68,3 +68,18 @@ begin
          || bodies || exports_internal.render_footer(p_export_log_id, summary);
 end
 $$;
+
+-- An approved scenario conversation of user A with turns given as role, content, role, content…
+create function tests.new_conversation(p_id uuid, p_title text, p_created timestamptz,
+                                       p_turns text[]) returns void
+language plpgsql
+as $$
+begin
+  insert into public.conversations (id, user_id, title, tier, status, created_at)
+  values (p_id, current_setting('tests.user_a')::uuid, p_title, 'scenario', 'approved', p_created);
+  -- p_turns alternates role, content
+  insert into public.conversation_turns (conversation_id, turn_number, role, content, token_count)
+  select p_id, i, p_turns[2 * i - 1], p_turns[2 * i], 1
+    from generate_series(1, coalesce(array_length(p_turns, 1), 0) / 2) i;
+end
+$$;

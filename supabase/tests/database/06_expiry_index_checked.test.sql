@@ -26,7 +26,7 @@ begin
   for line in execute $q$
     explain select id from public.export_logs
      where status = 'completed' and expires_at <= now()
-     order by expires_at limit 10000
+     order by expires_at limit 1000
   $q$ loop
     plan := plan || line || E'\n';
   end loop;

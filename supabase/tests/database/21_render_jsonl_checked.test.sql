@@ -26,20 +26,6 @@ as $$
    order by n
 $$;
 
-create function tests.new_conversation(p_id uuid, p_title text, p_created timestamptz,
-                                       p_turns text[]) returns void
-language plpgsql
-as $$
-begin
-  insert into public.conversations (id, user_id, title, tier, status, created_at)
-  values (p_id, current_setting('tests.user_a')::uuid, p_title, 'scenario', 'approved', p_created);
-  -- p_turns alternates role, content
-  insert into public.conversation_turns (conversation_id, turn_number, role, content, token_count)
-  select p_id, i, p_turns[2 * i - 1], p_turns[2 * i], 1
-    from generate_series(1, coalesce(array_length(p_turns, 1), 0) / 2) i;
-end
-$$;
-
 select tests.new_conversation('c0000000-0000-0000-0000-000000000001', 'Tricky', '2026-01-01', array[
   'system', 'Be kind.',
   'user', E'He said "hi", then left;\r\nline two\rline three\nend\ttab — café 😀 \\o/',

@@ -9,19 +9,6 @@ select plan(16);
 -- ------------------------------------------------------------------------------- fixtures
 \ir ../render_helpers.sql
 
-create function tests.new_conversation(p_id uuid, p_title text, p_created timestamptz,
-                                       p_turns text[]) returns void
-language plpgsql
-as $$
-begin
-  insert into public.conversations (id, user_id, title, tier, status, created_at)
-  values (p_id, current_setting('tests.user_a')::uuid, p_title, 'scenario', 'approved', p_created);
-  insert into public.conversation_turns (conversation_id, turn_number, role, content, token_count)
-  select p_id, i, p_turns[2 * i - 1], p_turns[2 * i], 1
-    from generate_series(1, coalesce(array_length(p_turns, 1), 0) / 2) i;
-end
-$$;
-
 select tests.new_conversation('c0000000-0000-0000-0000-000000000001', 'One', '2026-01-01',
   array['user', 'Hi "there"', 'assistant', 'Hello — café']);
 select tests.new_conversation('c0000000-0000-0000-0000-000000000002', 'Ends with a user turn',
