@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import {
+  idempotentWithReconnect,
   type Sql,
   SQLSTATE,
   type Tx,
@@ -504,15 +505,18 @@ export class ExportService {
     return rows === 0 ? null : versions;
   }
 
+  /** One read statement outside a transaction: retried once on a replayed termination (db.ts). */
   async #versionOf(condition: Fragment): Promise<{ rows: number; versions: string }> {
-    const [version] = await this.sql<{ rows: number; versions: string }[]>`
-      select count(*)::integer as rows,
-             coalesce(sum(hashtextextended(
-               l.id::text || ':' || l.xmin::text || ':' || coalesce(j.xmin::text, '-'), 0
-             )::numeric), 0)::text as versions
-        from public.export_logs l
-        left join exports_internal.export_jobs j on j.export_log_id = l.id
-       where ${condition}`;
+    const [version] = await idempotentWithReconnect(() =>
+      this.sql<{ rows: number; versions: string }[]>`
+        select count(*)::integer as rows,
+               coalesce(sum(hashtextextended(
+                 l.id::text || ':' || l.xmin::text || ':' || coalesce(j.xmin::text, '-'), 0
+               )::numeric), 0)::text as versions
+          from public.export_logs l
+          left join exports_internal.export_jobs j on j.export_log_id = l.id
+         where ${condition}`
+    );
     return version;
   }
 
