@@ -104,49 +104,48 @@ pausedTest(
 );
 
 pausedTest(
-  "races: while the worker side writes progress, a 304 never hides a change (50 trials)",
+  "races: four pollers while progress commits at a random moment: a 304 never hides a change (50 trials)",
   async () => {
     const sql = testSql();
     const userId = await createUser();
     const token = await userToken(userId);
-    await seedConversations(userId, 1, { turns: 2 });
+    await seedConversations(userId, 60, { turns: 2, contentLength: 20 });
+    // 60 members: each trial's progress (trial + 1) is a new figure in the list's body.
     const created = await api("", { token, body: { format: "json" } });
     const [{ id }] = await sql<
       { id: string }[]
     >`select id from public.export_logs where export_id = ${created.body.export_id}`;
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     for (let trial = 0; trial < 50; trial++) {
-      // Writes commit at random moments while the poller reads.
-      let writing = true;
-      const writer = (async () => {
-        for (let i = 0; writing && i < 20; i++) {
-          await sql`update exports_internal.export_jobs set processed = ${
-            (trial * 20 + i) % 1000
-          } where export_log_id = ${id}`;
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+      // Four pollers poll without pause, each keeping the body and ETag of its last 200, while
+      // one write commits at a random moment among their reads. A poll whose ETag were taken
+      // after its body could pair the old body with the new ETag; every later poll would then
+      // be a 304 and the poller would keep the old body for good.
+      let polling = true;
+      const pollers = Array.from({ length: 4 }, async () => {
+        let held: { etag: string | null; body: unknown } = { etag: null, body: null };
+        while (polling) {
+          const response = await conditional("", token, held.etag);
+          if (response.status === 200) {
+            held = { etag: response.headers.get("etag"), body: response.body };
+          } else assert.equal(response.status, 304);
         }
-      })();
-      let held: { etag: string | null; body: unknown } = { etag: null, body: null };
-      for (let poll = 0; poll < 6; poll++) {
-        const response = await conditional("", token, held.etag);
-        if (response.status === 200) {
-          held = {
-            etag: response.headers.get("etag"),
-            body: response.body,
-          };
-        } else assert.equal(response.status, 304);
-      }
-      writing = false;
-      await writer;
-      // Quiet now: whatever the poller holds, a 304 must mean it is what a fresh read shows.
-      const last = await conditional("", token, held.etag);
+        return held;
+      });
+      await sleep(Math.random() * 40);
+      await sql`update exports_internal.export_jobs set processed = ${trial + 1}
+                 where export_log_id = ${id}`;
+      await sleep(40);
+      polling = false;
+      const held = await Promise.all(pollers);
+      // Quiet now: whatever a poller holds, a 304 must mean it is what a fresh read shows.
       const fresh = await conditional("", token, null);
-      if (last.status === 304) {
-        assert.deepEqual(
-          held.body,
-          fresh.body,
-          `trial ${trial}: a stale 304`,
-        );
-      } else assert.deepEqual(last.body, fresh.body);
+      for (const [index, { etag, body }] of held.entries()) {
+        const last = await conditional("", token, etag);
+        if (last.status === 304) {
+          assert.deepEqual(body, fresh.body, `trial ${trial}, poller ${index}: a stale 304`);
+        } else assert.deepEqual(last.body, fresh.body);
+      }
     }
   },
 );

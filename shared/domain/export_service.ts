@@ -235,10 +235,9 @@ export class ExportService {
 
       // Users hold no INSERT privilege on export_logs: the owner writes the row and its state.
       await tx`reset role`;
-      const configJson = { ...input.config, format: input.format };
       const [row] = await tx<LogRow[]>`
         insert into public.export_logs as l (user_id, format, config, conversation_count)
-        values (${userId}, ${input.format}, ${tx.json(configJson as never)}, ${count})
+        values (${userId}, ${input.format}, ${tx.json(storedConfig(input) as never)}, ${count})
         returning ${tx.unsafe(LOG_COLUMNS)}`;
       await tx`
         insert into exports_internal.export_members (export_log_id, position, conversation_id)
@@ -442,13 +441,14 @@ export class ExportService {
           select c.id ${members} order by c.created_at, c.id limit ${SAMPLE_MAX_RECORDS}`,
       ]);
       await tx`reset role`;
-      const configJson = { ...input.config, format: input.format };
       const [settings, [sample]] = await Promise.all([
         readSettings(tx),
         tx<ExportPreview["sample"][]>`
           select s.text, s.records, s.skipped
             from exports_internal.preview_sample(
-              ${userId}, ${tx.json(configJson as never)}, ${first.map((c) => c.id)}::uuid[],
+              ${userId}, ${tx.json(storedConfig(input) as never)}, ${
+          first.map((c) => c.id)
+        }::uuid[],
               ${count}, ${SAMPLE_MAX_BYTES}) s`,
       ]);
       return {
@@ -530,6 +530,11 @@ export class ExportService {
   }
 }
 
+/** The config as export_logs stores it (and the renderers read it): `format` included. */
+function storedConfig(input: CreateExportInput): Record<string, unknown> {
+  return { ...input.config, format: input.format };
+}
+
 /** A piece of SQL that goes inside another statement. */
 type Fragment = ReturnType<Tx["unsafe"]>;
 
@@ -552,7 +557,6 @@ interface UserUsage {
   /** When the oldest request in the 24 h window leaves it (null when there is none). */
   daily_slot_frees_at: string | null;
   stored_bytes: number;
-  first_expiry_at: string | null;
   /** Seconds until the oldest request leaves the 24 h window (null when there is none). */
   daily_retry_after: number | null;
   /** Seconds until the first stored file expires (null when there is none). */
@@ -562,7 +566,7 @@ interface UserUsage {
 async function readUsage(tx: Tx, userId: string): Promise<UserUsage> {
   const [usage] = await tx<UserUsage[]>`
     select u.active, u.daily, u.oldest_daily_request_at + interval '24 hours' as daily_slot_frees_at,
-           u.stored_bytes, u.first_expiry_at,
+           u.stored_bytes,
            ceil(extract(epoch from u.oldest_daily_request_at + interval '24 hours' - now()))::integer
              as daily_retry_after,
            ceil(extract(epoch from u.first_expiry_at - now()))::integer as bytes_retry_after
